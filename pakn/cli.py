@@ -1,0 +1,127 @@
+"""`pakn`: the operator's one entry point (services, topics, migrations, gateway, workers, sinks)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pakn.settings import Settings, get_settings
+
+
+@click.group()
+def main() -> None:
+    """PAKN pipeline: citizen feedback from the app through Kafka and faust into ClickHouse."""
+
+
+# --- services ------------------------------------------------------------------------------
+@main.group()
+def services() -> None:
+    """The native Kafka broker and ClickHouse server (no Docker needed)."""
+
+
+@services.command("start")
+@click.option("--reset", is_flag=True, help="Wipe all Kafka and ClickHouse data first.")
+@click.option("--only", type=click.Choice(["kafka", "clickhouse"]), default=None)
+def services_start(reset: bool, only: str | None) -> None:
+    """Install if missing, start, and wait until both answer (idempotent)."""
+    from pakn.services import manager
+
+    manager.start(get_settings(), reset=reset, only=only)
+    click.echo(manager.describe(get_settings()))
+
+
+@services.command("stop")
+@click.option("--only", type=click.Choice(["kafka", "clickhouse"]), default=None)
+def services_stop(only: str | None) -> None:
+    """Stop the native services (data is kept)."""
+    from pakn.services import manager
+
+    manager.stop(get_settings(), only=only)
+
+
+@services.command("status")
+def services_status() -> None:
+    """Say whether each service answers."""
+    from pakn.services import manager
+
+    ok = manager.status(get_settings())
+    for name, up in ok.items():
+        click.echo(f"{name}: {'up' if up else 'down'}")
+    sys.exit(0 if all(ok.values()) else 1)
+
+
+# --- topics and migrations -----------------------------------------------------------------
+@main.command("topics")
+def topics_cmd() -> None:
+    """Create every topic of the catalogue (idempotent) and print it."""
+    from pakn.topics import create_topics, describe
+
+    create_topics(get_settings())
+    click.echo(describe(get_settings()))
+
+
+@main.command("migrate")
+def migrate_cmd() -> None:
+    """Apply the ClickHouse migrations that are not applied yet."""
+    from sinks.migrations import migrate
+
+    applied = migrate(get_settings())
+    click.echo(f"applied: {', '.join(applied) or 'nothing new'}")
+
+
+# --- processes -----------------------------------------------------------------------------
+@main.command("gateway")
+def gateway_cmd() -> None:
+    """Run the HTTP gateway."""
+    from gateway.app import run
+
+    run(get_settings())
+
+
+@main.command("worker")
+def worker_cmd() -> None:
+    """Run a faust worker (case state, deadlines, case events)."""
+    from streams.app import run_worker
+
+    run_worker(get_settings())
+
+
+@main.command("sink")
+def sink_cmd() -> None:
+    """Run the ClickHouse sink."""
+    from sinks.clickhouse import run_sink
+
+    run_sink(get_settings())
+
+
+@main.command("up")
+@click.option("--reset", is_flag=True, help="Wipe all data first.")
+def up_cmd(reset: bool) -> None:
+    """Start everything: services, topics, migrations, gateway, worker and sink (Ctrl-C stops)."""
+    from pakn.supervisor import run_all
+
+    run_all(get_settings(), reset=reset)
+
+
+@main.command("config")
+def config_cmd() -> None:
+    """Print the configuration reference (every setting, its variable and default)."""
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        click.echo(f"PAKN_{name.upper()}\t{default!s}\t{field.description or ''}")
+
+
+def _register_optional() -> None:
+    """Sub-commands that live beside their subject."""
+    try:
+        from pakn.calendar_cli import calendar
+    except ImportError:  # pragma: no cover - only while the module is being written
+        return
+    main.add_command(calendar)
+
+
+_register_optional()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,101 @@
+"""One typed settings object for the whole project.
+
+Every setting is an environment variable ``PAKN_<NAME>`` with the default shown here; the README's
+configuration reference is generated from this class (``pakn config``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAKN_", extra="ignore")
+
+    # --- where local state lives -------------------------------------------------------------
+    home: Path = Field(
+        PROJECT_ROOT / ".pakn",
+        description="Folder for all local state: Kafka jars and data, ClickHouse data, worker "
+        "tables, media, dev keys. `pakn services start --reset` wipes its data.",
+    )
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
+    kafka_version: str = Field("4.1.1", description="Apache Kafka broker version provisioned.")
+    kafka_controller_port: int = Field(19093, description="KRaft controller port (native broker).")
+    kafka_heap: str = Field("1g", description="Java heap of the native broker.")
+    topic_prefix: str = Field("pakn.", description="Prefix of every topic name (tests use their own).")
+    topic_partitions: int = Field(6, description="Partitions of the case topics.")
+    topic_replication: int = Field(1, description="Replication factor of every topic.")
+
+    # --- ClickHouse --------------------------------------------------------------------------
+    clickhouse_host: str = Field("127.0.0.1", description="ClickHouse host (native protocol).")
+    clickhouse_port: int = Field(19000, description="ClickHouse native TCP port.")
+    clickhouse_http_port: int = Field(18123, description="ClickHouse HTTP port (native server).")
+    clickhouse_database: str = Field("pakn", description="ClickHouse database of the warehouse.")
+    clickhouse_user: str = Field("default", description="ClickHouse user of the sink.")
+    clickhouse_password: str = Field("", description="ClickHouse password of the sink.")
+
+    # --- gateway -----------------------------------------------------------------------------
+    gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")
+    gateway_port: int = Field(8080, description="Port the gateway listens on.")
+    gateway_public_url: str = Field(
+        "", description="Base URL used in tracking links (default http://host:port)."
+    )
+    gateway_max_body_bytes: int = Field(
+        25 * 1024 * 1024, description="Largest request body accepted (413 above)."
+    )
+    gateway_max_media_files: int = Field(10, description="Most media files in one submission.")
+    gateway_max_media_bytes: int = Field(
+        20 * 1024 * 1024, description="Largest single media file (413 above)."
+    )
+    gateway_delivery_timeout_s: float = Field(
+        5.0, description="Longest wait for Kafka to confirm a write before answering 503."
+    )
+
+    # --- faust workers -----------------------------------------------------------------------
+    worker_app_id: str = Field("pakn-worker", description="faust app id (= consumer group).")
+    worker_data_dir: Path | None = Field(
+        None, description="faust table data folder (default <home>/worker/<app id>)."
+    )
+    worker_web_port: int = Field(6066, description="faust web port; 0 turns the web server off.")
+    worker_session_timeout_s: float = Field(
+        10.0, description="Kafka group session timeout of the workers (short: fast fail-over)."
+    )
+
+    # --- sink --------------------------------------------------------------------------------
+    sink_group: str = Field("pakn-sink-clickhouse", description="Consumer group of the sink.")
+    sink_batch_rows: int = Field(10_000, description="Rows that trigger an insert.")
+    sink_flush_interval_s: float = Field(1.0, description="Longest wait before a partial batch.")
+    sink_retry_max_s: float = Field(10.0, description="Cap of the back-off while ClickHouse fails.")
+
+    # --- personal data -----------------------------------------------------------------------
+    pii_keys: str = Field(
+        "",
+        description="Encryption keys 'kid:base64(32 bytes),kid2:...'; the first is used to "
+        "encrypt, all decrypt. Empty: a dev key file under <home>/secrets is created.",
+    )
+    pseudonym_key: str = Field(
+        "", description="base64 HMAC key for sender pseudonyms. Empty: dev key file."
+    )
+
+    log_level: str = Field("INFO", description="Log level of every process.")
+
+    @property
+    def worker_dir(self) -> Path:
+        return self.worker_data_dir or self.home / "worker" / self.worker_app_id
+
+    @property
+    def public_url(self) -> str:
+        return self.gateway_public_url or f"http://{self.gateway_host}:{self.gateway_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
