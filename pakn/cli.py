@@ -64,7 +64,7 @@ def topics_cmd() -> None:
 @main.command("migrate")
 def migrate_cmd() -> None:
     """Apply the ClickHouse migrations that are not applied yet."""
-    from sinks.migrations import migrate
+    from sinks.migrate import migrate
 
     applied = migrate(get_settings())
     click.echo(f"applied: {', '.join(applied) or 'nothing new'}")

@@ -1,0 +1,244 @@
+"""The HTTP gateway: validate, publish to Kafka, answer 202 only once Kafka confirmed the write."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import ValidationError
+
+from gateway.errors import ApiError, dumps
+from gateway.intake import new_case_id, submission_event
+from gateway.media import ALLOWED_TYPES, MediaStore
+from gateway.models import FieldFeedbackIn, field_errors
+from gateway.openapi import openapi_document
+from gateway.publisher import Publisher, Unavailable
+from pakn.logs import setup_logging
+from pakn.privacy import load_privacy
+from pakn.settings import Settings
+from pakn.topics import INTAKE
+from processors.catalogue import CATEGORIES
+from schemas.codec import get_codec
+from sinks.reader import WarehouseReader
+
+log = logging.getLogger("gateway")
+
+RESPONSES = Counter(
+    "pakn_gateway_responses_total", "Responses by route, status and error code",
+    ["route", "status", "code"],
+)
+PUBLISH_SECONDS = Histogram(
+    "pakn_gateway_publish_seconds", "Time until Kafka confirmed a submission",
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+RETRY_AFTER_S = "5"
+
+SETTINGS = web.AppKey("settings", Settings)
+PUBLISHER = web.AppKey("publisher", Publisher)
+MEDIA = web.AppKey("media", MediaStore)
+READER = web.AppKey("reader", WarehouseReader)
+PRIVACY = web.AppKey("privacy", object)
+
+def json_response(body: Any, status: int = 200, **kw: Any) -> web.Response:
+    return web.json_response(body, status=status, dumps=dumps, **kw)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+    try:
+        resp = await handler(request)
+        code = ""
+    except ApiError as exc:
+        resp, code = exc.response(), exc.code
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.status not in _HTTP_CODES:
+            raise
+        code = _HTTP_CODES[exc.status]
+        resp = ApiError(code).response()
+    except Exception:  # a bug: answer 500 with a stable code, never a traceback
+        log.exception("unhandled error", extra={"route": route})
+        code = "internal_error"
+        resp = json_response(
+            {"error": {"code": code, "message": {"vi": "Lỗi hệ thống.", "en": "Internal error."}}},
+            status=500,
+        )
+    RESPONSES.labels(route, str(resp.status), code).inc()
+    return resp
+
+
+async def _read_json(request: web.Request) -> Any:
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError("invalid_json") from exc
+
+
+async def _read_multipart(
+    request: web.Request, settings: Settings
+) -> tuple[Any, list[tuple[str, str | None, bytes]]]:
+    """Fields: `submission` (JSON text) and up to N `media` files."""
+    body: Any = None
+    files: list[tuple[str, str | None, bytes]] = []
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "submission":
+                try:
+                    body = json.loads(await part.text())
+                except ValueError as exc:
+                    raise ApiError("invalid_json") from exc
+            elif part.name == "media":
+                if len(files) >= settings.gateway_max_media_files:
+                    raise ApiError("too_many_files")
+                ctype = part.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+                if ctype not in ALLOWED_TYPES:
+                    raise ApiError("unsupported_media_type")
+                data = await part.read()
+                if len(data) > settings.gateway_max_media_bytes:
+                    raise ApiError("payload_too_large")
+                files.append((ctype, part.filename, bytes(data)))
+    except (ValueError, AssertionError) as exc:  # aiohttp's own multipart parse errors
+        raise ApiError("invalid_multipart") from exc
+    if body is None:
+        raise ApiError("invalid_multipart")
+    return body, files
+
+
+async def post_feedback(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if request.content_type == "application/json":
+        body, files = await _read_json(request), []
+    elif request.content_type == "multipart/form-data":
+        body, files = await _read_multipart(request, settings)
+    else:
+        raise ApiError("unsupported_media_type")
+    try:
+        sub = FieldFeedbackIn.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError("validation_failed", field_errors(exc)) from exc
+    publisher = request.app[PUBLISHER]
+    if not publisher.available:
+        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S})
+
+    store = request.app[MEDIA]
+    media = [
+        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
+        for ctype, name, data in files
+    ]
+    case_id = new_case_id(request.headers.get("Idempotency-Key"))
+    now = datetime.now(UTC)
+    record = submission_event(sub, case_id, now, request.app[PRIVACY], media)  # type: ignore[arg-type]
+    value = get_codec().encode("CaseSubmitted", record)
+    started = time.perf_counter()
+    try:
+        await publisher.publish(INTAKE.name(settings), case_id.encode(), value)
+    except Unavailable as exc:
+        log.warning("submission refused: kafka unavailable", extra={"reason": str(exc)})
+        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+    PUBLISH_SECONDS.observe(time.perf_counter() - started)
+    return json_response(
+        {
+            "case_id": case_id,
+            "status": "submitted",
+            "submitted_at": now.isoformat(),
+            "tracking_url": f"{settings.public_url}/v1/cases/{case_id}",
+        },
+        status=202,
+        headers={"Location": f"/v1/cases/{case_id}"},
+    )
+
+
+async def get_case(request: web.Request) -> web.Response:
+    case_id = request.match_info["case_id"]
+    try:
+        uuid.UUID(case_id)
+    except ValueError as exc:
+        raise ApiError("not_found") from exc
+    try:
+        found = await request.app[READER].case(case_id)
+    except Exception as exc:  # ClickHouse down or not migrated: a clear 503, not a 500
+        log.warning("warehouse read failed", extra={"error": str(exc)[:300]})
+        raise ApiError("warehouse_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+    if found is None:
+        raise ApiError("not_found")
+    return json_response(found)
+
+
+async def categories(_request: web.Request) -> web.Response:
+    return json_response(
+        [{"code": c.code, "name": {"vi": c.vi, "en": c.en}} for c in CATEGORIES.values()]
+    )
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    loop = asyncio.get_running_loop()
+    kafka = await loop.run_in_executor(None, request.app[PUBLISHER].probe, 1.0)
+    clickhouse = await request.app[READER].ping()
+    ok = kafka and clickhouse
+    return json_response(
+        {"status": "ready" if ok else "not_ready", "kafka": kafka, "clickhouse": clickhouse},
+        status=200 if ok else 503,
+    )
+
+
+async def metrics(_request: web.Request) -> web.Response:
+    resp = web.Response(body=generate_latest())
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return resp
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document(request.app[SETTINGS]))
+
+
+def build_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[errors_middleware], client_max_size=settings.gateway_max_body_bytes
+    )
+    app[SETTINGS] = settings
+    app[MEDIA] = MediaStore(settings.home / "media")
+    app[PRIVACY] = load_privacy(settings)
+    app[READER] = WarehouseReader(settings)
+
+    async def lifecycle(app: web.Application) -> Any:
+        app[PUBLISHER] = Publisher(settings.kafka_bootstrap, settings.gateway_delivery_timeout_s)
+        yield
+        await asyncio.get_running_loop().run_in_executor(None, app[PUBLISHER].close)
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/v1/feedback", post_feedback)
+    app.router.add_get("/v1/cases/{case_id}", get_case)
+    app.router.add_get("/v1/categories", categories)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
+    return app
+
+
+def run(settings: Settings) -> None:
+    setup_logging(settings.log_level, "gateway")
+    log.info("gateway listening", extra={"url": settings.public_url})
+    web.run_app(
+        build_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        access_log=None,
+        print=None,
+    )

@@ -1,0 +1,102 @@
+"""The topics catalogue: every topic with its key, value schemas, partitions and retention.
+
+Topics are created explicitly (`pakn topics`); the broker has auto-creation off. faust creates its
+own internal changelog/repartition topics (``<app id>-<table>-changelog``) the same explicit way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pakn.settings import Settings
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    suffix: str
+    key: str
+    values: tuple[str, ...]
+    doc: str
+    config: dict[str, str] = field(default_factory=dict)
+    partitions: int | None = None  # None: settings.topic_partitions
+
+    def name(self, settings: Settings) -> str:
+        return settings.topic_prefix + self.suffix
+
+
+INTAKE = TopicSpec(
+    "intake.submissions",
+    key="case_id",
+    values=("CaseSubmitted",),
+    doc="Submissions accepted by the gateway, before the workers apply them. Kept 30 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+)
+CASE_EVENTS = TopicSpec(
+    "case.events",
+    key="case_id",
+    values=("CaseSubmitted", "DeadlineSet"),
+    doc="The case event log (system of record, kept forever; the warehouse rebuilds from it). "
+    "Agency systems subscribe here.",
+    config={"cleanup.policy": "delete", "retention.ms": "-1"},
+)
+CASE_STATE = TopicSpec(
+    "case.state",
+    key="case_id",
+    values=("CaseState",),
+    doc="Latest state of every case, compacted: read it as a table.",
+    config={"cleanup.policy": "compact", "min.compaction.lag.ms": str(60_000)},
+)
+DEAD_LETTERS = TopicSpec(
+    "deadletters",
+    key="source topic/partition/offset",
+    values=("DeadLetter",),
+    doc="Messages a consumer could not decode or apply, with the reason. Kept 30 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+    partitions=1,
+)
+
+CATALOGUE: tuple[TopicSpec, ...] = (INTAKE, CASE_EVENTS, CASE_STATE, DEAD_LETTERS)
+
+
+def create_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
+    """Create the missing topics of the catalogue; return the names created."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    new = [
+        NewTopic(
+            spec.name(settings),
+            num_partitions=spec.partitions or settings.topic_partitions,
+            replication_factor=settings.topic_replication,
+            config=spec.config,
+        )
+        for spec in CATALOGUE
+        if spec.name(settings) not in existing
+    ]
+    if not new:
+        return []
+    created = []
+    for name, fut in admin.create_topics(new, request_timeout=timeout).items():
+        try:
+            fut.result()
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
+
+
+def describe(settings: Settings) -> str:
+    lines = []
+    for spec in CATALOGUE:
+        parts = spec.partitions or settings.topic_partitions
+        cfg = " ".join(f"{k}={v}" for k, v in spec.config.items())
+        lines.append(
+            f"{spec.name(settings)}\tkey={spec.key}\tvalues={','.join(spec.values)}\t"
+            f"partitions={parts}\t{cfg}"
+        )
+    return "\n".join(lines)

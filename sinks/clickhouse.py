@@ -1,0 +1,204 @@
+"""The ClickHouse sink: case events and case states from Kafka into the warehouse.
+
+Contract (as Quix Streams' sinks): rows are added per message and flushed per batch — thousands of
+rows per insert, at most about one insert per second per table at low load. Offsets are committed
+only after ClickHouse acknowledged every insert of the batch. While ClickHouse fails, the consumer
+pauses and retries with back-off: the backlog waits in Kafka, never in memory. A redelivered event
+lands in a ReplacingMergeTree under the same key, so queries (FINAL) see it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from clickhouse_driver.errors import Error as ClickHouseError
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from pakn.deadletters import dead_letter
+from pakn.logs import setup_logging
+from pakn.settings import Settings
+from pakn.topics import CASE_EVENTS, CASE_STATE, DEAD_LETTERS
+from schemas.codec import DecodeError, get_codec
+from sinks.connection import clickhouse
+from sinks.rows import CASE_COLUMNS, CASE_EVENT_COLUMNS, case_event_row, case_row
+
+log = logging.getLogger("sink")
+CONSUMER_NAME = "sink-clickhouse"
+
+
+@dataclass
+class Batch:
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    dead: list[tuple[bytes, bytes]] = field(default_factory=list)
+    started: float = 0.0
+    size: int = 0
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        self.rows.setdefault(table, []).append(row)
+        self.size += 1
+
+    def done(self, msg: Message) -> None:
+        if not self.offsets:
+            self.started = time.monotonic()
+        self.offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+
+
+class ClickHouseSink:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tables = {
+            "case_events": f"{settings.clickhouse_database}.case_events",
+            "cases": f"{settings.clickhouse_database}.cases",
+        }
+        self._events_topic = CASE_EVENTS.name(settings)
+        self._state_topic = CASE_STATE.name(settings)
+        self._dlq_topic = DEAD_LETTERS.name(settings)
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka_bootstrap,
+                "group.id": settings.sink_group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": int(settings.worker_session_timeout_s * 1000),
+                "max.poll.interval.ms": 600_000,
+                "fetch.wait.max.ms": 100,
+            }
+        )
+        self.producer = Producer(
+            {"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True}
+        )
+        self.client = clickhouse(settings)
+        self.batch = Batch()
+        self.running = True
+        self.codec = get_codec()
+
+    # --- one message ---------------------------------------------------------------------
+    def add(self, msg: Message) -> None:
+        topic, value = msg.topic(), msg.value()
+        try:
+            name, record = self.codec.decode(value)
+            if topic == self._state_topic and name == "CaseState":
+                self.batch.add("cases", case_row(record))
+            elif topic == self._events_topic and "envelope" in record:
+                self.batch.add(
+                    "case_events", case_event_row(record, topic, msg.partition(), msg.offset())
+                )
+            else:
+                raise DecodeError("invalid_event", f"{name} does not belong on {topic}")
+        except (DecodeError, KeyError, TypeError, ValueError) as exc:
+            reason = exc.reason if isinstance(exc, DecodeError) else "invalid_event"
+            log.warning("dead letter", extra={"topic": topic, "offset": msg.offset(),
+                                              "reason": reason})
+            self.batch.dead.append(
+                dead_letter(topic, msg.partition(), msg.offset(), msg.key(), value, reason,
+                            str(exc), CONSUMER_NAME)
+            )
+        self.batch.done(msg)
+
+    # --- flush ---------------------------------------------------------------------------
+    def due(self) -> bool:
+        b = self.batch
+        return bool(b.offsets) and (
+            b.size >= self.settings.sink_batch_rows
+            or time.monotonic() - b.started >= self.settings.sink_flush_interval_s
+        )
+
+    def flush(self) -> None:
+        """Write the batch (retrying while ClickHouse fails), then commit its offsets."""
+        b = self.batch
+        if not b.offsets:
+            return
+        delay = 0.2
+        paused = False
+        while True:
+            try:
+                self._write(b)
+                break
+            except (ClickHouseError, OSError, EOFError) as exc:
+                log.warning("clickhouse write failed; retrying",
+                            extra={"error": str(exc)[:300], "retry_in_s": delay})
+                if not paused:
+                    self.consumer.pause(self.consumer.assignment())
+                    paused = True
+                self._sleep_serving(delay)
+                delay = min(delay * 2, self.settings.sink_retry_max_s)
+                self.client.disconnect()
+                if not self.running:
+                    return  # stopping: offsets stay uncommitted, the batch is read again
+        if b.dead:
+            for key, value in b.dead:
+                self.producer.produce(self._dlq_topic, key=key, value=value)
+            if self.producer.flush(30) > 0:
+                raise RuntimeError("dead letters not confirmed by Kafka")
+        self._commit(b)
+        if paused:
+            self.consumer.resume(self.consumer.assignment())
+        log.debug("flushed", extra={"rows": b.size})
+        self.batch = Batch()
+
+    def _commit(self, b: Batch) -> None:
+        self.consumer.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in b.offsets.items()],
+            asynchronous=False,
+        )
+
+    def _write(self, b: Batch) -> None:
+        for table, rows in b.rows.items():
+            if rows:
+                cols = CASE_EVENT_COLUMNS if table == "case_events" else CASE_COLUMNS
+                self.client.execute(
+                    f"INSERT INTO {self.tables[table]} ({', '.join(cols)}) VALUES", rows
+                )
+                b.rows[table] = []  # written: a retry of the batch does not write it again
+
+    def _sleep_serving(self, seconds: float) -> None:
+        """Wait while keeping the group membership alive (paused partitions return nothing)."""
+        end = time.monotonic() + seconds
+        while self.running and time.monotonic() < end:
+            self.consumer.poll(min(0.2, max(0.0, end - time.monotonic())))
+
+    # --- loop ----------------------------------------------------------------------------
+    def _on_revoke(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        # Whatever is buffered belongs to partitions that may move: write it now or drop it
+        # (uncommitted, so the new owner reads it again; the warehouse dedups).
+        try:
+            if self.batch.offsets and not self.batch.dead:
+                self._write(self.batch)
+                self._commit(self.batch)
+        except Exception as exc:
+            log.warning("dropping buffered batch on revoke", extra={"error": str(exc)[:300]})
+        self.batch = Batch()
+
+    def run(self) -> None:
+        self.consumer.subscribe([self._events_topic, self._state_topic], on_revoke=self._on_revoke)
+        try:
+            while self.running:
+                for msg in self.consumer.consume(num_messages=2000, timeout=0.1):
+                    err = msg.error()
+                    if err is None:
+                        self.add(msg)
+                    elif err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("consumer error", extra={"error": err.str()})
+                if self.due():
+                    self.flush()
+            self.flush()
+        finally:
+            self.consumer.close()
+            self.client.disconnect()
+
+    def stop(self, *_: Any) -> None:
+        self.running = False
+
+
+def run_sink(settings: Settings) -> None:
+    setup_logging(settings.log_level, "sink")
+    sink = ClickHouseSink(settings)
+    signal.signal(signal.SIGTERM, sink.stop)
+    signal.signal(signal.SIGINT, sink.stop)
+    log.info("sink started", extra={"database": settings.clickhouse_database})
+    sink.run()

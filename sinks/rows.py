@@ -1,0 +1,81 @@
+"""Decoded events -> ClickHouse rows (pure: no I/O). Personal data never becomes a row."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from processors.case import from_ms
+
+CASE_EVENT_COLUMNS = (
+    "event_id", "case_id", "event_type", "occurred_at", "producer", "schema_version", "payload",
+    "source_topic", "source_partition", "source_offset", "ingested_at",
+)
+CASE_COLUMNS = (
+    "case_id", "version", "status", "process", "category", "unit_code", "commune_code", "lat",
+    "lon", "title", "sender_pseudonym", "confidential", "submitted_at", "receive_due_at",
+    "updated_at", "last_event_id",
+)
+
+# Fields dropped before an event's payload is stored: sealed identity stays in Kafka only.
+_PRIVATE = {"pii"}
+
+
+def _public(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if k not in _PRIVATE}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _dt(value: datetime | int | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return from_ms(value)
+
+
+def case_event_row(
+    record: dict[str, Any], topic: str, partition: int, offset: int, now: datetime | None = None
+) -> tuple[Any, ...]:
+    env = record["envelope"]
+    payload = {k: v for k, v in record.items() if k != "envelope"}
+    return (
+        env["event_id"],
+        env["case_id"],
+        env["event_type"],
+        _dt(env["occurred_at"]),
+        env["producer"],
+        env["schema_version"],
+        json.dumps(_public(payload), ensure_ascii=False, separators=(",", ":")),
+        topic,
+        partition,
+        offset,
+        now or datetime.now(UTC),
+    )
+
+
+def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        state["case_id"],
+        state["version"],
+        state["status"],
+        state["process"],
+        state["category"],
+        state["unit_code"] or "",
+        state["commune_code"] or "",
+        state["lat"],
+        state["lon"],
+        state["title"],
+        state["sender_pseudonym"],
+        int(state["confidential"]),
+        _dt(state["submitted_at"]),
+        _dt(state["receive_due_at"]),
+        _dt(state["updated_at"]),
+        state["last_event_id"],
+    )

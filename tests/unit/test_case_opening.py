@@ -1,0 +1,46 @@
+"""A submission opens a case and starts the receiving clock, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from processors.calendar import WorkingCalendar
+from processors.case import CaseState, open_case, to_ms
+from tests.factories import submitted_record
+
+CAL = WorkingCalendar()
+
+
+def test_submission_opens_case_with_receipt_deadline_of_8_working_hours() -> None:
+    # Fri 13 Feb 2026 16:00 Hanoi (09:00 UTC); Tết closes 16-20 Feb: due Mon 23 Feb 16:00.
+    d = open_case(None, submitted_record(datetime(2026, 2, 13, 9, 0, tzinfo=UTC)), CAL)
+    assert d.changed and d.forward
+    assert d.state.status == "submitted" and d.state.version == 1
+    due = datetime(2026, 2, 23, 9, 0, tzinfo=UTC)
+    assert d.state.deadlines_ms["receive"] == to_ms(due)
+    [(name, ev)] = d.emits
+    assert name == "DeadlineSet" and ev["due_at"] == to_ms(due) and ev["stage"] == "receive"
+
+
+def test_redelivered_submission_changes_nothing_and_repeats_the_same_outputs() -> None:
+    rec = submitted_record()
+    first = open_case(None, rec, CAL)
+    again = open_case(CaseState.from_dict(first.state.to_dict()), rec, CAL)
+    assert not again.changed and again.forward
+    assert again.state == first.state
+    assert again.emits == first.emits  # same derived event ids: consumers dedup them
+
+
+def test_client_retry_with_same_idempotency_key_keeps_the_first_submission() -> None:
+    rec = submitted_record(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+    first = open_case(None, rec, CAL)
+    retry = submitted_record(datetime(2026, 3, 2, 2, 5, tzinfo=UTC), rec["envelope"]["case_id"])
+    d = open_case(first.state, retry, CAL)
+    assert not d.changed and not d.forward and d.emits == []
+    assert d.state.submitted_at_ms == first.state.submitted_at_ms
+
+
+def test_snapshot_carries_no_personal_data() -> None:
+    snap = open_case(None, submitted_record(), CAL).state.snapshot()
+    assert "pii" not in snap and "sender" not in snap
+    assert set(snap) >= {"case_id", "version", "status", "receive_due_at"}
