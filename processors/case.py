@@ -123,7 +123,7 @@ def open_case(
 ) -> Decision:
     """Apply a CaseSubmitted record: open the case and start the receiving clock."""
     env = submitted["envelope"]
-    event_id, case_id = env["event_id"], env["case_id"]
+    event_id, case_id = str(env["event_id"]), str(env["case_id"])  # Avro uuid -> text
     submitted_at = env["occurred_at"]
     if isinstance(submitted_at, int):
         submitted_at = from_ms(submitted_at)

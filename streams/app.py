@@ -59,8 +59,8 @@ dlq_topic = app.topic(DEAD_LETTERS.name(settings), key_type=bytes, value_type=by
 cases = app.Table(
     "cases",
     default=None,
-    schema=faust.Schema(key_type=str, value_type=dict, key_serializer="json",
-                        value_serializer="json"),
+    # No key/value *types*: faust would try Model.from_data on them; JSON gives str and dict.
+    schema=faust.Schema(key_serializer="json", value_serializer="json"),
     help="Authoritative case state by case id (processors.case.CaseState as a dict).",
 )
 
@@ -77,29 +77,35 @@ async def _dead_letter(event: faust.EventT, reason: str, detail: str) -> None:
 async def apply_submissions(stream: faust.StreamT[Any]) -> None:
     async for event in stream.events():
         try:
-            name, record = codec.decode(event.value)
-            if name != "CaseSubmitted":
-                raise DecodeError("invalid_event", f"{name} does not belong on the intake topic")
+            await _apply_submission(event)
         except DecodeError as exc:
             await _dead_letter(event, exc.reason, exc.detail)
-            continue
-        case_id = record["envelope"]["case_id"]
-        stored = cases.get(case_id)
-        decision = open_case(
-            CaseState.from_dict(stored) if stored else None,
-            record,
-            calendar_for_unit(record.get("unit_code")),
-        )
-        if decision.changed:
-            cases[case_id] = decision.state.to_dict()  # reassign: in-place edits are not logged
-        key = case_id.encode()
-        if decision.forward:
-            await events_topic.send(key=key, value=event.value)
-        for out_name, out in decision.emits:
-            await events_topic.send(key=key, value=codec.encode(out_name, out))
-        if decision.forward:
-            await state_topic.send(key=key, value=codec.encode("CaseState",
-                                                               decision.state.snapshot()))
+        except Exception as exc:  # a bad event must not stop the stream: park it, go on
+            log.exception("processing failed")
+            await _dead_letter(event, "processing_failed", f"{type(exc).__name__}: {exc}")
+
+
+async def _apply_submission(event: faust.EventT) -> None:
+    name, record = codec.decode(event.value)
+    if name != "CaseSubmitted":
+        raise DecodeError("invalid_event", f"{name} does not belong on the intake topic")
+    case_id = str(record["envelope"]["case_id"])
+    stored = cases.get(case_id)
+    decision = open_case(
+        CaseState.from_dict(stored) if stored else None,
+        record,
+        calendar_for_unit(record.get("unit_code")),
+    )
+    if decision.changed:
+        cases[case_id] = decision.state.to_dict()  # reassign: in-place edits are not logged
+    key = case_id.encode()
+    if decision.forward:
+        await events_topic.send(key=key, value=event.value)
+    for out_name, out in decision.emits:
+        await events_topic.send(key=key, value=codec.encode(out_name, out))
+    if decision.forward:
+        snapshot = codec.encode("CaseState", decision.state.snapshot())
+        await state_topic.send(key=key, value=snapshot)
 
 
 def run_worker(settings: Settings) -> None:
@@ -109,5 +115,6 @@ def run_worker(settings: Settings) -> None:
     setup_logging(settings.log_level, "worker")
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
-    sys.argv = ["pakn-worker", "worker", "--loglevel", settings.log_level.lower()]
+    web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
+    sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()

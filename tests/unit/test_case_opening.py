@@ -44,3 +44,18 @@ def test_snapshot_carries_no_personal_data() -> None:
     snap = open_case(None, submitted_record(), CAL).state.snapshot()
     assert "pii" not in snap and "sender" not in snap
     assert set(snap) >= {"case_id", "version", "status", "receive_due_at"}
+
+
+def test_decoded_event_opens_a_case_whose_state_is_plain_json() -> None:
+    """Avro decodes uuids as UUID objects; the table stores JSON, so the state must be text."""
+    import json
+
+    from schemas.codec import get_codec
+
+    codec = get_codec()
+    _, rec = codec.decode(codec.encode("CaseSubmitted", submitted_record()))
+    d = open_case(None, rec, CAL)
+    assert json.loads(json.dumps(d.state.to_dict())) == d.state.to_dict()
+    codec.encode("CaseState", d.state.snapshot())
+    for name, out in d.emits:
+        codec.encode(name, out)
