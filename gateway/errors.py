@@ -1,4 +1,4 @@
-"""Every rejection: an HTTP status, a stable machine code, and a message in Vietnamese and English."""
+"""Every rejection: an HTTP status, a stable code, and a message in Vietnamese and English."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-
 
 # Vietnamese stays readable in every JSON answer.
 dumps = functools.partial(json.dumps, ensure_ascii=False)
@@ -22,7 +21,10 @@ class Message:
 
 # Request-level codes.
 ERRORS: dict[str, tuple[int, Message]] = {
-    "invalid_json": (400, Message("Nội dung không phải JSON hợp lệ.", "The body is not valid JSON.")),
+    "invalid_json": (
+        400,
+        Message("Nội dung không phải JSON hợp lệ.", "The body is not valid JSON."),
+    ),
     "invalid_multipart": (
         400,
         Message("Dữ liệu multipart không hợp lệ.", "The multipart body is not valid."),

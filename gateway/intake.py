@@ -1,4 +1,4 @@
-"""Turn a validated submission into the CaseSubmitted event (identity sealed, sender pseudonymised)."""
+"""A validated submission -> the CaseSubmitted event (identity sealed, sender pseudonymised)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The documented request bodies of the gateway (pydantic) and how their errors map to stable codes."""
+"""The gateway's documented request bodies (pydantic) and how their errors map to stable codes."""
 
 from __future__ import annotations
 
@@ -121,8 +121,10 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
         kind = err["type"]
         code = _TYPE_CODES.get(kind)
         if code is None:
-            code = kind if kind.startswith(("invalid_", "unknown_", "tax_", "location_")) else (
-                "invalid_type" if kind.endswith(("_type", "_parsing")) else "invalid"
+            code = (
+                kind
+                if kind.startswith(("invalid_", "unknown_", "tax_", "location_"))
+                else ("invalid_type" if kind.endswith(("_type", "_parsing")) else "invalid")
             )
         loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
         out.append(FieldError(loc or "body", code, None if code != "invalid" else err["msg"]))

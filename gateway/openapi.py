@@ -68,8 +68,12 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "Idempotency-Key header so that a retry never creates a second case. "
                     "multipart/form-data: a `submission` part (this JSON) and `media` files.",
                     "parameters": [
-                        {"name": "Idempotency-Key", "in": "header", "required": False,
-                         "schema": {"type": "string", "maxLength": 200}}
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": 200},
+                        }
                     ],
                     "requestBody": {
                         "required": True,
@@ -82,16 +86,24 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                     "type": "object",
                                     "properties": {
                                         "submission": {"type": "string"},
-                                        "media": {"type": "array",
-                                                  "items": {"type": "string", "format": "binary"}},
+                                        "media": {
+                                            "type": "array",
+                                            "items": {"type": "string", "format": "binary"},
+                                        },
                                     },
                                 }
                             },
                         },
                     },
                     "responses": {
-                        "202": {"description": "Accepted", "content": {"application/json": {
-                            "schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                        "202": {
+                            "description": "Accepted",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Accepted"}
+                                }
+                            },
+                        },
                         "400": _error("Body is not JSON / multipart"),
                         "413": _error("Too large"),
                         "415": _error("Unsupported content type"),
@@ -103,20 +115,38 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "/v1/cases/{case_id}": {
                 "get": {
                     "summary": "Track a case",
-                    "parameters": [{"name": "case_id", "in": "path", "required": True,
-                                    "schema": {"type": "string", "format": "uuid"}}],
+                    "parameters": [
+                        {
+                            "name": "case_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "format": "uuid"},
+                        }
+                    ],
                     "responses": {"200": {"description": "The case"}, "404": _error("Unknown")},
                 }
             },
-            "/v1/categories": {"get": {"summary": "Categories",
-                                       "responses": {"200": {"description": "List"}}}},
-            "/healthz": {"get": {"summary": "Process alive",
-                                 "responses": {"200": {"description": "ok"}}}},
-            "/readyz": {"get": {"summary": "Kafka and ClickHouse reachable",
-                                "responses": {"200": {"description": "ready"},
-                                              "503": {"description": "not ready"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics",
-                                 "responses": {"200": {"description": "text"}}}},
+            "/v1/categories": {
+                "get": {"summary": "Categories", "responses": {"200": {"description": "List"}}}
+            },
+            "/healthz": {
+                "get": {"summary": "Process alive", "responses": {"200": {"description": "ok"}}}
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Kafka and ClickHouse reachable",
+                    "responses": {
+                        "200": {"description": "ready"},
+                        "503": {"description": "not ready"},
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "text"}},
+                }
+            },
         },
         "components": {"schemas": components},
     }

@@ -1,4 +1,4 @@
-"""`pakn`: the operator's one entry point (services, topics, migrations, gateway, workers, sinks)."""
+"""`pakn`: the operator's one entry point (services, topics, migrations, processes, calendar)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pakn.settings import Settings, get_settings
+from pakn.settings import PROJECT_ROOT, Settings, get_settings
 
 
 @click.group()
@@ -106,10 +106,18 @@ def up_cmd(reset: bool) -> None:
 
 @main.command("config")
 def config_cmd() -> None:
-    """Print the configuration reference (every setting, its variable and default)."""
+    """Print the configuration reference (every setting, its variable and default) as Markdown."""
+    click.echo(config_reference())
+
+
+def config_reference() -> str:
+    """The README's configuration table, generated from the settings class."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = field.default
-        click.echo(f"PAKN_{name.upper()}\t{default!s}\t{field.description or ''}")
+        default = "" if field.default is None else str(field.default)
+        default = default.replace(str(PROJECT_ROOT) + "/", "<project>/")
+        lines.append(f"| `PAKN_{name.upper()}` | `{default}` | {field.description or ''} |")
+    return "\n".join(lines)
 
 
 def _register_optional() -> None:

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     kafka_version: str = Field("4.1.1", description="Apache Kafka broker version provisioned.")
     kafka_controller_port: int = Field(19093, description="KRaft controller port (native broker).")
     kafka_heap: str = Field("1g", description="Java heap of the native broker.")
-    topic_prefix: str = Field("pakn.", description="Prefix of every topic name (tests use their own).")
+    topic_prefix: str = Field(
+        "pakn.", description="Prefix of every topic name (tests use their own)."
+    )
     topic_partitions: int = Field(6, description="Partitions of the case topics.")
     topic_replication: int = Field(1, description="Replication factor of every topic.")
 

@@ -118,9 +118,7 @@ def _opening_events(
     return deadline, [("DeadlineSet", event)]
 
 
-def open_case(
-    state: CaseState | None, submitted: dict[str, Any], calendar: Calendar
-) -> Decision:
+def open_case(state: CaseState | None, submitted: dict[str, Any], calendar: Calendar) -> Decision:
     """Apply a CaseSubmitted record: open the case and start the receiving clock."""
     env = submitted["envelope"]
     event_id, case_id = str(env["event_id"]), str(env["case_id"])  # Avro uuid -> text

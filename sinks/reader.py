@@ -39,8 +39,17 @@ class WarehouseReader:
         )
         if not rows:
             return None
-        keys = ("case_id", "status", "process", "category", "title", "submitted_at",
-                "receive_due_at", "updated_at", "version")
+        keys = (
+            "case_id",
+            "status",
+            "process",
+            "category",
+            "title",
+            "submitted_at",
+            "receive_due_at",
+            "updated_at",
+            "version",
+        )
         return {
             k: v.isoformat() if isinstance(v, datetime) else str(v) if k == "case_id" else v
             for k, v in zip(keys, rows[0], strict=True)

@@ -9,13 +9,35 @@ from typing import Any
 from processors.case import from_ms
 
 CASE_EVENT_COLUMNS = (
-    "event_id", "case_id", "event_type", "occurred_at", "producer", "schema_version", "payload",
-    "source_topic", "source_partition", "source_offset", "ingested_at",
+    "event_id",
+    "case_id",
+    "event_type",
+    "occurred_at",
+    "producer",
+    "schema_version",
+    "payload",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "ingested_at",
 )
 CASE_COLUMNS = (
-    "case_id", "version", "status", "process", "category", "unit_code", "commune_code", "lat",
-    "lon", "title", "sender_pseudonym", "confidential", "submitted_at", "receive_due_at",
-    "updated_at", "last_event_id",
+    "case_id",
+    "version",
+    "status",
+    "process",
+    "category",
+    "unit_code",
+    "commune_code",
+    "lat",
+    "lon",
+    "title",
+    "sender_pseudonym",
+    "confidential",
+    "submitted_at",
+    "receive_due_at",
+    "updated_at",
+    "last_event_id",
 )
 
 # Fields dropped before an event's payload is stored: sealed identity stays in Kafka only.

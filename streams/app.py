@@ -67,8 +67,9 @@ cases = app.Table(
 
 async def _dead_letter(event: faust.EventT, reason: str, detail: str) -> None:
     msg = event.message
-    key, value = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason,
-                             detail, CONSUMER_NAME)
+    key, value = dead_letter(
+        msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, detail, CONSUMER_NAME
+    )
     log.warning("dead letter", extra={"topic": msg.topic, "offset": msg.offset, "reason": reason})
     await dlq_topic.send(key=key, value=value)
 

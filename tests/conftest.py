@@ -31,7 +31,7 @@ def _docker_engine() -> bool:
         import docker
 
         docker.from_env(timeout=3).ping()
-    except Exception:  # noqa: BLE001 - any failure: no engine, use the native services
+    except Exception:
         return False
     return True
 
@@ -41,9 +41,10 @@ def _containers(base: Settings) -> Iterator[Settings]:
     from testcontainers.clickhouse import ClickHouseContainer
     from testcontainers.kafka import KafkaContainer
 
-    with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka, ClickHouseContainer(
-        "clickhouse/clickhouse-server:24.8"
-    ) as ch:
+    with (
+        KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka,
+        ClickHouseContainer("clickhouse/clickhouse-server:24.8") as ch,
+    ):
         yield base.model_copy(
             update={
                 "kafka_bootstrap": kafka.get_bootstrap_server(),

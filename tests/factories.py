@@ -11,8 +11,12 @@ VALID_FEEDBACK: dict[str, Any] = {
     "category": "road_damage",
     "title": "Ổ gà lớn trên phố Hàng Bài",
     "description": "Ổ gà sâu khoảng 20 cm giữa làn xe máy, rất nguy hiểm khi trời mưa.",
-    "location": {"lat": 21.0245, "lon": 105.8532, "commune_code": "00070",
-                 "address": "12 Hàng Bài, Hoàn Kiếm, Hà Nội"},
+    "location": {
+        "lat": 21.0245,
+        "lon": 105.8532,
+        "commune_code": "00070",
+        "address": "12 Hàng Bài, Hoàn Kiếm, Hà Nội",
+    },
     "sender": {
         "full_name": "Nguyễn Văn An",
         "id_number": "001203012345",

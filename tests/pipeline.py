@@ -37,12 +37,14 @@ async def _post_all(
                 sent = time.time()
                 kw: dict[str, Any] = (
                     {"data": body, "headers": {"Content-Type": "application/json"}}
-                    if isinstance(body, (bytes, str)) else {"json": body}
+                    if isinstance(body, (bytes, str))
+                    else {"json": body}
                 )
                 async with session.post(url, **kw) as resp:
                     data = await resp.json(content_type=None)
-                    out.append(Posted(index0 + i, resp.status, data, dict(resp.headers), sent,
-                                      time.time()))
+                    out.append(
+                        Posted(index0 + i, resp.status, data, dict(resp.headers), sent, time.time())
+                    )
 
         tasks = []
         for i, b in enumerate(bodies):
@@ -54,7 +56,10 @@ async def _post_all(
 
 
 def post_all(
-    settings: Settings, bodies: list[Any], concurrency: int = 32, index0: int = 0,
+    settings: Settings,
+    bodies: list[Any],
+    concurrency: int = 32,
+    index0: int = 0,
     pace_s: float = 0.0,
 ) -> list[Posted]:
     url = f"http://127.0.0.1:{settings.gateway_port}/v1/feedback"
@@ -87,11 +92,13 @@ def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
 
 def topic_messages(settings: Settings, topic: str, timeout: float = 10) -> list[Any]:
     """Every message currently in a topic (all partitions, from the beginning)."""
-    consumer = Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "group.id": f"reader-{time.time_ns()}",
-        "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"reader-{time.time_ns()}",
+            "enable.auto.commit": False,
+        }
+    )
     try:
         meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
         parts = []
@@ -135,6 +142,9 @@ def topic_count(settings: Settings, topic: str) -> int:
 def visible_cases(settings: Settings) -> dict[str, int]:
     """case id -> number of case_submitted events a query sees (FINAL: after dedup)."""
     db = settings.clickhouse_database
-    rows = query(settings, f"SELECT toString(case_id), count() FROM {db}.case_events FINAL "
-                           "WHERE event_type = 'case_submitted' GROUP BY case_id")
+    rows = query(
+        settings,
+        f"SELECT toString(case_id), count() FROM {db}.case_events FINAL "
+        "WHERE event_type = 'case_submitted' GROUP BY case_id",
+    )
     return dict(rows)

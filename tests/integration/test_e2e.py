@@ -58,7 +58,7 @@ def mixed(n: int, start: int) -> tuple[list[object], set[int]]:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def test_every_valid_submission_lands_once_and_invalid_ones_leave_no_trace(
@@ -95,11 +95,20 @@ def test_every_valid_submission_lands_once_and_invalid_ones_leave_no_trace(
     latencies = [seen_at[c] - p.sent_at for c, p in accepted.items()]
     p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
     REPORT.mkdir(parents=True, exist_ok=True)
-    (REPORT / "e2e_latency.json").write_text(json.dumps(
-        {"n": len(latencies), "p50_s": round(p50, 3), "p99_s": round(p99, 3),
-         "max_s": round(max(latencies), 3)}))
-    print(f"\nPOST -> visible in ClickHouse over {len(latencies)}: "
-          f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+    (REPORT / "e2e_latency.json").write_text(
+        json.dumps(
+            {
+                "n": len(latencies),
+                "p50_s": round(p50, 3),
+                "p99_s": round(p99, 3),
+                "max_s": round(max(latencies), 3),
+            }
+        )
+    )
+    print(
+        f"\nPOST -> visible in ClickHouse over {len(latencies)}: "
+        f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+    )
 
     # nothing invalid reached any topic: the intake holds exactly the accepted submissions
     assert topic_count(env, INTAKE.name(env)) == 901
@@ -109,8 +118,9 @@ def test_every_valid_submission_lands_once_and_invalid_ones_leave_no_trace(
     more_bodies, more_valid = mixed(600, 1000)
     results: list = []
     poster = threading.Thread(
-        target=lambda: results.extend(post_all(env, more_bodies, concurrency=8, index0=1000,
-                                               pace_s=0.01))
+        target=lambda: results.extend(
+            post_all(env, more_bodies, concurrency=8, index0=1000, pace_s=0.01)
+        )
     )
     poster.start()
     wait_for(lambda: topic_count(env, INTAKE.name(env)) >= 1101, 60, "posting to be under way")

@@ -62,9 +62,17 @@ def test_truncated_body_is_corrupt_not_a_crash(codec: Codec) -> None:
 
 
 def test_trailing_garbage_is_corrupt(codec: Codec) -> None:
-    data = codec.encode("DeadlineSet", {
-        "envelope": submitted_record()["envelope"], "stage": "receive",
-        "counted_from": 0, "due_at": 1, "working_minutes": 480, "policy": "p"})
+    data = codec.encode(
+        "DeadlineSet",
+        {
+            "envelope": submitted_record()["envelope"],
+            "stage": "receive",
+            "counted_from": 0,
+            "due_at": 1,
+            "working_minutes": 480,
+            "policy": "p",
+        },
+    )
     with pytest.raises(DecodeError, match="trailing"):
         codec.decode(data + b"\x00")
 

@@ -47,7 +47,10 @@ def test_unknown_category_missing_fields_and_extra_fields_have_codes() -> None:
     body = feedback(category="ufo", extra=1)
     del body["description"]
     assert codes(body) == {
-        "category": "unknown_category", "description": "required", "extra": "unknown_field"}
+        "category": "unknown_category",
+        "description": "required",
+        "extra": "unknown_field",
+    }
 
 
 def test_location_needs_coordinates_or_address() -> None:

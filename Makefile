@@ -1,0 +1,33 @@
+# The two commands of the README: `make up` (whole pipeline) and `make test` (whole suite).
+# Both install what is missing first: a virtualenv with the project, then (through `pakn`)
+# Java/Maven/ClickHouse from Debian and the Kafka broker from Maven Central.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: install up test lint unit bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+up: install
+	$(BIN)/pakn up
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pakn services start
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+clean:
+	-$(BIN)/pakn services stop
+	rm -rf .pakn
