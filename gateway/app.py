@@ -31,11 +31,13 @@ from sinks.reader import WarehouseReader
 log = logging.getLogger("gateway")
 
 RESPONSES = Counter(
-    "pakn_gateway_responses_total", "Responses by route, status and error code",
+    "pakn_gateway_responses_total",
+    "Responses by route, status and error code",
     ["route", "status", "code"],
 )
 PUBLISH_SECONDS = Histogram(
-    "pakn_gateway_publish_seconds", "Time until Kafka confirmed a submission",
+    "pakn_gateway_publish_seconds",
+    "Time until Kafka confirmed a submission",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 RETRY_AFTER_S = "5"
@@ -46,6 +48,7 @@ MEDIA = web.AppKey("media", MediaStore)
 READER = web.AppKey("reader", WarehouseReader)
 PRIVACY = web.AppKey("privacy", object)
 
+
 def json_response(body: Any, status: int = 200, **kw: Any) -> web.Response:
     return web.json_response(body, status=status, dumps=dumps, **kw)
 
@@ -55,7 +58,8 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource else "?"
     try:
         resp = await handler(request)
         code = ""

@@ -70,6 +70,8 @@ class Publisher:
         fut: asyncio.Future[None] = loop.create_future()
 
         def delivered(err: KafkaError | None, _msg: Any) -> None:
+            if err is not None and err.code() != KafkaError._PURGE_QUEUE:
+                self._suspect.set()  # a failed write is reason enough to check the broker now
             loop.call_soon_threadsafe(_settle, fut, err)
 
         try:
@@ -81,6 +83,7 @@ class Publisher:
         try:
             await asyncio.wait_for(fut, self._timeout + 1.0)
         except TimeoutError as exc:
+            self._suspect.set()
             raise Unavailable("delivery not confirmed in time") from exc
 
     def probe(self, timeout: float = 1.0) -> bool:
@@ -97,6 +100,8 @@ class Publisher:
 
     # --- librdkafka thread ---------------------------------------------------------------
     def _on_error(self, err: KafkaError) -> None:
+        # librdkafka reports _ALL_BROKERS_DOWN only when the last connection goes down: a broker
+        # that hangs with its connections open is noticed by failed deliveries instead.
         if err.code() == KafkaError._ALL_BROKERS_DOWN:
             self._suspect.set()  # confirmed (or not) by a probe in the poll thread
 

@@ -24,7 +24,16 @@ MAGIC = b"\xc3\x01"
 HEADER_LEN = 10
 
 # Top-level message types (the Envelope is only embedded).
-MESSAGE_TYPES = ("CaseSubmitted", "DeadlineSet", "CaseState", "DeadLetter")
+MESSAGE_TYPES = (
+    "CaseSubmitted",
+    "DeadlineSet",
+    "CaseCommand",
+    "StageCompleted",
+    "SlaAlert",
+    "CaseState",
+    "ClockTick",
+    "DeadLetter",
+)
 
 
 class DecodeError(ValueError):

@@ -92,11 +92,20 @@ class ClickHouseSink:
                 raise DecodeError("invalid_event", f"{name} does not belong on {topic}")
         except (DecodeError, KeyError, TypeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, DecodeError) else "invalid_event"
-            log.warning("dead letter", extra={"topic": topic, "offset": msg.offset(),
-                                              "reason": reason})
+            log.warning(
+                "dead letter", extra={"topic": topic, "offset": msg.offset(), "reason": reason}
+            )
             self.batch.dead.append(
-                dead_letter(topic, msg.partition(), msg.offset(), msg.key(), value, reason,
-                            str(exc), CONSUMER_NAME)
+                dead_letter(
+                    topic,
+                    msg.partition(),
+                    msg.offset(),
+                    msg.key(),
+                    value,
+                    reason,
+                    str(exc),
+                    CONSUMER_NAME,
+                )
             )
         self.batch.done(msg)
 
@@ -120,16 +129,20 @@ class ClickHouseSink:
                 self._write(b)
                 break
             except (ClickHouseError, OSError, EOFError) as exc:
-                log.warning("clickhouse write failed; retrying",
-                            extra={"error": str(exc)[:300], "retry_in_s": delay})
+                log.warning(
+                    "clickhouse write failed; retrying",
+                    extra={"error": str(exc)[:300], "retry_in_s": delay},
+                )
                 if not paused:
                     self.consumer.pause(self.consumer.assignment())
                     paused = True
                 self._sleep_serving(delay)
                 delay = min(delay * 2, self.settings.sink_retry_max_s)
                 self.client.disconnect()
-                if not self.running:
-                    return  # stopping: offsets stay uncommitted, the batch is read again
+                if not self.running or self.batch is not b:
+                    # stopping, or a rebalance dropped the batch: its offsets stay
+                    # uncommitted and whoever owns the partitions reads it again
+                    return
         if b.dead:
             for key, value in b.dead:
                 self.producer.produce(self._dlq_topic, key=key, value=value)
@@ -160,7 +173,12 @@ class ClickHouseSink:
         """Wait while keeping the group membership alive (paused partitions return nothing)."""
         end = time.monotonic() + seconds
         while self.running and time.monotonic() < end:
-            self.consumer.poll(min(0.2, max(0.0, end - time.monotonic())))
+            msg = self.consumer.poll(min(0.2, max(0.0, end - time.monotonic())))
+            if msg is not None and msg.error() is None:
+                # A partition assigned during the outage is not paused: put the message back.
+                tp = TopicPartition(msg.topic(), msg.partition(), msg.offset())
+                self.consumer.seek(tp)
+                self.consumer.pause([tp])
 
     # --- loop ----------------------------------------------------------------------------
     def _on_revoke(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:

@@ -102,16 +102,22 @@ def test_sink_retries_while_clickhouse_is_down_and_loses_nothing(
         # the sink is alive, paused and retrying (not crashed, not dropping the batch)
         assert sink.alive, sink.log_tail()
         retries = wait_for(
-            lambda: log_lines(sink, "clickhouse write failed; retrying")[1:], 15,
+            lambda: log_lines(sink, "clickhouse write failed; retrying")[1:],
+            15,
             "the sink to log its retries",
         )
         delays = [r["retry_in_s"] for r in retries]
         assert max(delays) > 0.2, delays  # it backs off
         assert max(delays) <= env.sink_retry_max_s, delays
-        assert not log_lines(sink, "flushed"), "the sink flushed with ClickHouse down"
+        assert not log_lines(sink, "dropping buffered batch on revoke")
+        # the read path fails cleanly too
+        status, body = get(env, f"/v1/cases/{warm.body['case_id']}")
+        assert status == 503 and body["error"]["code"] == "warehouse_unavailable", (status, body)
         outage = time.monotonic() - outage_started
-        print(f"ClickHouse down {outage:.1f} s: {len(accepted)} submissions accepted, "
-              f"sink logged {len(retries) + 1} failed writes (back-off up to {max(delays)} s)")
+        print(
+            f"ClickHouse down {outage:.1f} s: {len(accepted)} submissions accepted, "
+            f"sink logged {len(retries) + 1} failed writes (back-off up to {max(delays)} s)"
+        )
         t = time.monotonic()
         manager.start(engines, only="clickhouse")
         back = time.monotonic()
@@ -120,14 +126,18 @@ def test_sink_retries_while_clickhouse_is_down_and_loses_nothing(
         manager.start(engines, only="clickhouse")  # no-op if already up; later tests need it
 
     everything = accepted | {warm.body["case_id"]}
-    wait_for(lambda: set(visible_cases(env)) >= everything, 120, "every case after the outage",
-             every=0.2)
-    print(f"all {len(everything)} cases visible {time.monotonic() - back:.1f} s after ClickHouse "
-          "was back")
+    wait_for(
+        lambda: set(visible_cases(env)) >= everything, 120, "every case after the outage", every=0.2
+    )
+    print(
+        f"all {len(everything)} cases visible {time.monotonic() - back:.1f} s after ClickHouse "
+        "was back"
+    )
     assert sink.alive, sink.log_tail()
     counts = visible_cases(env)
     assert set(counts) == everything
     assert Counter(counts.values()) == Counter({1: len(everything)})  # each exactly once
+    assert get(env, f"/v1/cases/{warm.body['case_id']}")[0] == 200
     db = env.clickhouse_database
     [(cases,)] = query(env, f"SELECT count() FROM {db}.cases FINAL")
     assert cases == len(everything) == 301
@@ -148,32 +158,32 @@ def test_gateway_answers_503_within_a_second_while_kafka_is_down_then_accepts_ag
     assert get(env, "/readyz")[0] == 200
 
     try:
-        t = time.monotonic()
+        stopping = time.time()  # wall clock, as Posted's timestamps
         manager.stop(engines, only="kafka")
-        stopped = time.time()  # wall clock, as Posted's timestamps
-        print(f"\nKafka stopped in {time.monotonic() - t:.1f} s")
+        stopped = time.time()
+        print(f"\nKafka stopped in {stopped - stopping:.1f} s")
 
-        # Requests right after the stop may race with the gateway noticing; each is still a clean
-        # 503 (never a 202, never a 500), only perhaps slower than the steady state below.
-        early: list[Posted] = []
-
-        def refused() -> bool:
-            p = post_one(env, next(n))
-            early.append(p)
-            assert_refused(p)
-            return True
-
-        wait_for(refused, 15, "a first 503 after Kafka stopped", every=0)
-        print(f"stop -> first 503: {early[-1].answered_at - stopped:.3f} s "
-              f"(after {len(early)} request(s); the first took {took(early[0]):.3f} s)")
+        # The first request after the stop may race with the gateway noticing (librdkafka reports
+        # all brokers down as the connections close, then a 0.3 s probe confirms): it is still a
+        # clean 503, never a 202 or a 500, at worst once the delivery timeout has passed.
+        first_down = post_one(env, next(n))
+        assert_refused(first_down)
+        assert took(first_down) < env.gateway_delivery_timeout_s + 1.5
+        print(
+            f"stop -> first 503: {first_down.answered_at - stopped:.3f} s after stop returned, "
+            f"{first_down.answered_at - stopping:.3f} s after it was called "
+            f"(that request took {took(first_down):.3f} s)"
+        )
 
         # steady state: every request refused within a second
         steady = [post_one(env, next(n)) for _ in range(20)]
         for p in steady:
             assert_refused(p)
         latencies = sorted(took(p) for p in steady)
-        print(f"503 latency over {len(steady)}: median {latencies[10] * 1000:.0f} ms, "
-              f"max {latencies[-1] * 1000:.0f} ms")
+        print(
+            f"503 latency over {len(steady)}: median {latencies[10] * 1000:.0f} ms, "
+            f"max {latencies[-1] * 1000:.0f} ms"
+        )
         assert latencies[-1] < 1.0, latencies
 
         status, ready = get(env, "/readyz")
@@ -197,12 +207,20 @@ def test_gateway_answers_503_within_a_second_while_kafka_is_down_then_accepts_ag
         return p.status == 202
 
     wait_for(accepting, 30, "a 202 after Kafka was back", every=0.05)
-    print(f"broker back -> first 202: {after[-1].answered_at - back:.3f} s "
-          f"({len(after) - 1} refusals in between)")
+    print(
+        f"broker back -> first 202: {after[-1].answered_at - back:.3f} s "
+        f"({len(after) - 1} refusals in between)"
+    )
     more = post_all(env, [feedback(next(n)) for _ in range(20)], concurrency=4)
     assert [p.status for p in more] == [202] * 20
     accepted += 1 + len(more)
     assert get(env, "/readyz")[0] == 200
+
+    for message in (
+        "kafka unreachable: refusing submissions until it is back",
+        "kafka reachable again: accepting submissions",
+    ):
+        assert len(log_lines(gateway, message)) == 1, gateway.log_tail()
 
     # nothing half-accepted: the intake holds exactly the submissions answered 202
     assert topic_count(env, INTAKE.name(env)) == accepted

@@ -1,4 +1,4 @@
-"""The gateway on a real broker: media uploads, clear refusals, idempotent retries, operator routes."""
+"""The gateway on a real broker: media, clear refusals, idempotent retries, operator routes."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_operator_routes_answer(gateway: str) -> None:
     assert status == 200 and json.loads(raw) == {"status": "ready", "kafka": True,
                                                  "clickhouse": True}
     run(_request("POST", f"{gateway}/v1/feedback", json=[]))
-    status, headers, raw = run(_request("GET", f"{gateway}/metrics"))
+    status, _, raw = run(_request("GET", f"{gateway}/metrics"))
     assert status == 200 and b"pakn_gateway_responses_total" in raw
     assert b'code="validation_failed"' in raw
     status, _, raw = run(_request("GET", f"{gateway}/v1/cases/not-a-uuid"))
