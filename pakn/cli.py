@@ -105,9 +105,17 @@ def up_cmd(reset: bool) -> None:
 
 
 @main.command("config")
-def config_cmd() -> None:
+@click.option("--readme", is_flag=True, help="Rewrite the table in README.md instead.")
+def config_cmd(readme: bool) -> None:
     """Print the configuration reference (every setting, its variable and default) as Markdown."""
-    click.echo(config_reference())
+    if not readme:
+        click.echo(config_reference())
+        return
+    path = PROJECT_ROOT / "README.md"
+    text = path.read_text()
+    start = text.index("\n", text.index("<!-- config:start")) + 1
+    end = text.index("<!-- config:end -->")
+    path.write_text(text[:start] + config_reference() + "\n" + text[end:])
 
 
 def config_reference() -> str:

@@ -87,6 +87,19 @@ class Settings(BaseSettings):
         "", description="base64 HMAC key for sender pseudonyms. Empty: dev key file."
     )
 
+    # --- deadlines -----------------------------------------------------------------------------
+    calendar_office_hours: str = Field(
+        "",
+        description='Default office hours as JSON, e.g. {"mon-fri": "08:00-12:00,13:00-17:00"}; '
+        "empty: the regulation's default.",
+    )
+    calendar_public_holidays: bool = Field(
+        True, description="Count public holidays and swaps (false only for clock tests/demos)."
+    )
+    sla_tick_interval_s: float = Field(
+        1.0, description="How often each worker looks for due warnings and breaches."
+    )
+
     log_level: str = Field("INFO", description="Log level of every process.")
 
     @property

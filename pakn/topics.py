@@ -33,10 +33,33 @@ INTAKE = TopicSpec(
     doc="Submissions accepted by the gateway, before the workers apply them. Kept 30 days.",
     config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
 )
+COMMANDS = TopicSpec(
+    "case.commands",
+    key="case_id",
+    values=("CaseCommand",),
+    doc="Actions of officers and senders on cases (agency systems and the gateway write here; "
+    "producers must hash keys with murmur2, like faust). Kept 30 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+)
+COMMAND_RESULTS = TopicSpec(
+    "case.command-results",
+    key="case_id",
+    values=("CommandResult",),
+    doc="The answer to every command (accepted or refused with a code), by command id. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+CLOCK_TICKS = TopicSpec(
+    "sla.ticks",
+    key="case_id",
+    values=("ClockTick",),
+    doc="Internal: due warning/deadline instants found by the workers' timers, applied by the "
+    "agent that owns the case. 1 day.",
+    config={"cleanup.policy": "delete", "retention.ms": str(DAY_MS)},
+)
 CASE_EVENTS = TopicSpec(
     "case.events",
     key="case_id",
-    values=("CaseSubmitted", "DeadlineSet"),
+    values=("CaseSubmitted", "DeadlineSet", "StageCompleted", "SlaAlert"),
     doc="The case event log (system of record, kept forever; the warehouse rebuilds from it). "
     "Agency systems subscribe here.",
     config={"cleanup.policy": "delete", "retention.ms": "-1"},
@@ -57,7 +80,15 @@ DEAD_LETTERS = TopicSpec(
     partitions=1,
 )
 
-CATALOGUE: tuple[TopicSpec, ...] = (INTAKE, CASE_EVENTS, CASE_STATE, DEAD_LETTERS)
+CATALOGUE: tuple[TopicSpec, ...] = (
+    INTAKE,
+    COMMANDS,
+    CLOCK_TICKS,
+    CASE_EVENTS,
+    CASE_STATE,
+    COMMAND_RESULTS,
+    DEAD_LETTERS,
+)
 
 
 def create_topics(settings: Settings, timeout: float = 30.0) -> list[str]:

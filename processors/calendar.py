@@ -44,6 +44,7 @@ __all__ = [
     "WorkingCalendar",
     "calendar_for_unit",
     "clear_calendar_cache",
+    "configure_calendars",
     "format_day",
     "load_default_overrides",
     "load_overrides",
@@ -327,11 +328,15 @@ class WorkingCalendar:
         *,
         day_mode: DayMode = "hours",
         overrides: Iterable[Override] | None = None,
+        public_holidays: bool = True,
     ) -> None:
         if day_mode not in ("hours", "end_of_day"):
             raise ValueError(f"day_mode must be 'hours' or 'end_of_day', not {day_mode!r}")
         self.office_hours = office_hours
         self.day_mode: DayMode = day_mode
+        # False: the office hours alone (no holidays, no swaps) — demos and clock tests that must
+        # tick at any hour of any day; never a unit's real calendar.
+        self.public_holidays = public_holidays
         rows = load_default_overrides() if overrides is None else overrides
         merged: dict[date, Override] = {}
         for row in rows:  # later rows win: operator files replace shipped rows
@@ -346,6 +351,8 @@ class WorkingCalendar:
     ) -> tuple[Period, ...]:
         hours = self.office_hours
         weekly = hours.weekly[d.weekday()]
+        if not self.public_holidays:
+            return weekly
         row = self.overrides.get(d)
         if row is not None:
             if row.kind == "off":
@@ -593,6 +600,21 @@ _by_unit: dict[str, WorkingCalendar] = {}
 _by_hours: dict[OfficeHours, WorkingCalendar] = {}
 
 
+_default_hours: OfficeHours = DEFAULT_OFFICE_HOURS
+_public_holidays = True
+
+
+def configure_calendars(
+    default_hours: OfficeHours | None = None, *, public_holidays: bool = True
+) -> None:
+    """Process-wide defaults (from settings at a worker's start): the office hours of units
+    without their own, and whether public holidays count (always, except in clock tests)."""
+    global _default_hours, _public_holidays
+    _default_hours = default_hours or DEFAULT_OFFICE_HOURS
+    _public_holidays = public_holidays
+    clear_calendar_cache()
+
+
 def set_unit_hours_resolver(resolver: UnitHoursResolver | None) -> None:
     """Hook for the unit directory: a function unit code → its office hours (None = default)."""
     global _resolver
@@ -615,12 +637,10 @@ def calendar_for_unit(code: str | None = None) -> WorkingCalendar:
     key = code or ""
     cal = _by_unit.get(key)
     if cal is None:
-        hours = (_resolver(code) if (_resolver is not None and code) else None) or (
-            DEFAULT_OFFICE_HOURS
-        )
+        hours = (_resolver(code) if (_resolver is not None and code) else None) or (_default_hours)
         cal = _by_hours.get(hours)
         if cal is None:
-            cal = _by_hours[hours] = WorkingCalendar(hours)
+            cal = _by_hours[hours] = WorkingCalendar(hours, public_holidays=_public_holidays)
         _by_unit[key] = cal
     return cal
 

@@ -1,8 +1,9 @@
-"""The authoritative state of a case and how a submission opens it.
+"""The authoritative state of a case, and the events that describe its changes.
 
-Pure functions: (state, event) -> decision. Every output event id is derived from the input event
-id (uuid5), so applying the same input twice yields the same outputs, and consumers that
-deduplicate by event id see each fact once (at-least-once delivery, exactly-once effect).
+Pure: (state, input) -> Decision. Every output event id is derived from stable facts (uuid5 of the
+input or of the case and stage), and the outputs of the last few inputs are kept with the state
+(the outbox), so a redelivered input re-emits exactly what it emitted the first time. Consumers
+that deduplicate by event id then see every fact once (at-least-once delivery, exactly-once effect).
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from processors.sla import Calendar, StageDeadline, receive_deadline
+from processors.sla import Calendar, SlaPolicy, StageClock, StageOutcome, default_policy
 
 EVENTS_NS = uuid.UUID("6f1c3c52-5d0b-4f0e-9a51-2a4f3b1d7e10")
 PRODUCER = "worker/0.1.0"
+OUTBOX_SIZE = 8  # inputs whose outputs are kept: covers any uncommitted redelivery window
+
+Emit = tuple[str, dict[str, Any]]  # (Avro message type, record)
 
 
-def derived_event_id(source_event_id: str, what: str) -> str:
-    return str(uuid.uuid5(EVENTS_NS, f"{source_event_id}/{what}"))
+def derived_event_id(source_id: str, what: str) -> str:
+    return str(uuid.uuid5(EVENTS_NS, f"{source_id}/{what}"))
 
 
 def to_ms(t: datetime) -> int:
@@ -28,6 +32,21 @@ def to_ms(t: datetime) -> int:
 
 def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def as_datetime(t: datetime | int) -> datetime:
+    return from_ms(t) if isinstance(t, int) else t
+
+
+def envelope(event_id: str, case_id: str, event_type: str, at_ms: int) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "case_id": case_id,
+        "event_type": event_type,
+        "occurred_at": at_ms,
+        "producer": PRODUCER,
+        "schema_version": 1,
+    }
 
 
 @dataclass
@@ -48,7 +67,12 @@ class CaseState:
     commune_code: str | None = None
     lat: float | None = None
     lon: float | None = None
-    deadlines_ms: dict[str, int] = field(default_factory=dict)
+    level: str | None = None
+    # stage -> {"clock": StageClock dict, "warned": bool, "breached": bool, "outcome": dict|None}
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resume_status: str | None = None  # status to return to when a pause ends
+    # input id -> {"emits": [[type, record], ...], "result": record|None} of the last inputs
+    outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +80,31 @@ class CaseState:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CaseState:
         return cls(**d)
+
+    # --- stage clocks ---------------------------------------------------------------------
+    def clock(self, stage: str) -> StageClock | None:
+        entry = self.stages.get(stage)
+        return StageClock.from_dict(entry["clock"]) if entry else None
+
+    def set_clock(self, stage: str, clock: StageClock) -> None:
+        entry = self.stages.setdefault(stage, {"warned": False, "breached": False, "outcome": None})
+        entry["clock"] = clock.to_dict()
+
+    def due_ms(self, stage: str) -> int | None:
+        clock = self.clock(stage)
+        return to_ms(clock.due_at) if clock else None
+
+    def late_stages(self) -> list[str]:
+        return [
+            s
+            for s, e in self.stages.items()
+            if e["breached"] or (e["outcome"] is not None and not e["outcome"]["on_time"])
+        ]
+
+    def remember(self, input_id: str, emits: list[Emit], result: dict[str, Any] | None) -> None:
+        self.outbox[input_id] = {"emits": [list(e) for e in emits], "result": result}
+        while len(self.outbox) > OUTBOX_SIZE:
+            del self.outbox[next(iter(self.outbox))]  # dicts keep insertion order
 
     def snapshot(self) -> dict[str, Any]:
         """The CaseState Avro record (no personal data)."""
@@ -73,74 +122,159 @@ class CaseState:
             "sender_pseudonym": self.sender_pseudonym,
             "confidential": self.confidential,
             "submitted_at": self.submitted_at_ms,
-            "receive_due_at": self.deadlines_ms.get("receive"),
+            "receive_due_at": self.due_ms("receive"),
             "updated_at": self.updated_at_ms,
             "last_event_id": self.last_event_id,
+            "level": self.level,
+            "assign_due_at": self.due_ms("assign"),
+            "handle_due_at": self.due_ms("handle"),
+            "late_stages": self.late_stages(),
         }
 
 
 @dataclass(frozen=True)
 class Decision:
-    state: CaseState
-    changed: bool  # False: nothing new; the state stays as it was
-    forward: bool  # re-publish the input event itself on the case event log
-    emits: list[tuple[str, dict[str, Any]]]
+    state: CaseState | None  # None: no case (a command for an unknown case id)
+    changed: bool  # write the state back to the table
+    emits: list[Emit]  # case events, in order
+    snapshot: bool = False  # publish the (current) CaseState
+    result: dict[str, Any] | None = None  # CommandResult, for commands
+    forward: bool = False  # re-publish the input event itself (submissions)
 
 
-def envelope(event_id: str, case_id: str, event_type: str, at_ms: int) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "case_id": case_id,
-        "event_type": event_type,
-        "occurred_at": at_ms,
-        "producer": PRODUCER,
-        "schema_version": 1,
+def replay(state: CaseState, input_id: str) -> Decision | None:
+    """A redelivered input: the same outputs as the first time, and nothing changes."""
+    kept = state.outbox.get(input_id)
+    if kept is None:
+        return None
+    emits = [(name, rec) for name, rec in kept["emits"]]
+    return Decision(state, changed=False, emits=emits, snapshot=True, result=kept["result"])
+
+
+# --- events ----------------------------------------------------------------------------------
+def deadline_set(source_id: str, case_id: str, clock: StageClock, at: datetime) -> Emit:
+    return (
+        "DeadlineSet",
+        {
+            "envelope": envelope(
+                derived_event_id(source_id, f"deadline/{clock.stage}"),
+                case_id,
+                "deadline_set",
+                to_ms(at),
+            ),
+            "stage": clock.stage,
+            "counted_from": to_ms(clock.counted_from),
+            "due_at": to_ms(clock.due_at),
+            "working_minutes": clock.working_minutes,
+            "policy": clock.policy,
+            "warn_at": to_ms(clock.warn_at),
+            "level": clock.level,
+        },
+    )
+
+
+def stage_completed(
+    state: CaseState, clock: StageClock, outcome: StageOutcome, at: datetime
+) -> Emit:
+    return (
+        "StageCompleted",
+        {
+            "envelope": envelope(
+                derived_event_id(state.case_id, f"completed/{clock.stage}"),
+                state.case_id,
+                "stage_completed",
+                to_ms(at),
+            ),
+            "stage": clock.stage,
+            "level": clock.level,
+            "due_at": to_ms(clock.due_at),
+            "on_time": outcome.on_time,
+            "late_working_minutes": outcome.late_working_minutes,
+            "used_working_minutes": outcome.used_working_minutes,
+            "unit_code": state.unit_code,
+        },
+    )
+
+
+def sla_alert(state: CaseState, clock: StageClock, kind: str, at: datetime) -> Emit:
+    """kind: "warning" | "breached" — one of each per stage of a case, ever."""
+    return (
+        "SlaAlert",
+        {
+            "envelope": envelope(
+                derived_event_id(state.case_id, f"{kind}/{clock.stage}"),
+                state.case_id,
+                f"sla_{kind}",
+                to_ms(at),
+            ),
+            "stage": clock.stage,
+            "level": clock.level,
+            "due_at": to_ms(clock.due_at),
+            "unit_code": state.unit_code,
+        },
+    )
+
+
+def raise_alerts(state: CaseState, stage: str, kinds: tuple[str, ...], at: datetime) -> list[Emit]:
+    """Mark the stage warned/breached (each once); a breach implies its warning."""
+    entry = state.stages[stage]
+    clock = StageClock.from_dict(entry["clock"])
+    out: list[Emit] = []
+    if ("warning" in kinds or "breached" in kinds) and not entry["warned"]:
+        entry["warned"] = True
+        out.append(sla_alert(state, clock, "warning", at))
+    if "breached" in kinds and not entry["breached"]:
+        entry["breached"] = True
+        out.append(sla_alert(state, clock, "breached", at))
+    return out
+
+
+def complete_stage(state: CaseState, stage: str, at: datetime, calendar: Calendar) -> list[Emit]:
+    """End a stage at ``at``: on time or late is decided from the instant itself, so a late
+    completion is a breach even if no timer fired yet."""
+    entry = state.stages[stage]
+    clock = StageClock.from_dict(entry["clock"])
+    outcome = clock.complete(at, calendar)
+    entry["outcome"] = {
+        "on_time": outcome.on_time,
+        "late_working_minutes": outcome.late_working_minutes,
+        "used_working_minutes": outcome.used_working_minutes,
+        "at_ms": to_ms(at),
     }
+    out = [] if outcome.on_time else raise_alerts(state, stage, ("breached",), at)
+    return [*out, stage_completed(state, clock, outcome, at)]
 
 
-def _opening_events(
-    submission_event_id: str, case_id: str, submitted_at: datetime, calendar: Calendar
-) -> tuple[StageDeadline, list[tuple[str, dict[str, Any]]]]:
-    deadline = receive_deadline(submitted_at, calendar)
-    event = {
-        "envelope": envelope(
-            derived_event_id(submission_event_id, "deadline/receive"),
-            case_id,
-            "deadline_set",
-            to_ms(submitted_at),
-        ),
-        "stage": deadline.stage,
-        "counted_from": to_ms(deadline.counted_from),
-        "due_at": to_ms(deadline.due_at),
-        "working_minutes": deadline.working_minutes,
-        "policy": deadline.policy,
-    }
-    return deadline, [("DeadlineSet", event)]
-
-
-def open_case(state: CaseState | None, submitted: dict[str, Any], calendar: Calendar) -> Decision:
+# --- opening ---------------------------------------------------------------------------------
+def open_case(
+    state: CaseState | None,
+    submitted: dict[str, Any],
+    calendar: Calendar,
+    policy: SlaPolicy | None = None,
+) -> Decision:
     """Apply a CaseSubmitted record: open the case and start the receiving clock."""
     env = submitted["envelope"]
     event_id, case_id = str(env["event_id"]), str(env["case_id"])  # Avro uuid -> text
-    submitted_at = env["occurred_at"]
-    if isinstance(submitted_at, int):
-        submitted_at = from_ms(submitted_at)
+    submitted_at = as_datetime(env["occurred_at"])
     if state is not None:
         if state.submission_event_id == event_id and state.submitted_at_ms == to_ms(submitted_at):
             # A redelivery of the very event that opened the case (crash before the offset
             # commit): the outputs are emitted again, identical, and consumers dedup them.
-            _, emits = _opening_events(event_id, case_id, submitted_at, calendar)
-            return Decision(state, changed=False, forward=True, emits=emits)
+            again = replay(state, event_id)
+            emits = again.emits if again else []
+            return Decision(state, changed=False, emits=emits, snapshot=True, forward=True)
         # The client retried with the same idempotency key: the first submission stands.
-        return Decision(state, changed=False, forward=False, emits=[])
-    deadline, emits = _opening_events(event_id, case_id, submitted_at, calendar)
+        return Decision(state, changed=False, emits=[])
+    pol = policy or default_policy()
+    process = submitted["process"]
+    clock = pol.deadline(process, "receive", None, submitted_at, calendar)
     loc = submitted["location"]
     sender = submitted["sender"]
     new = CaseState(
         case_id=case_id,
         version=1,
         status="submitted",
-        process=submitted["process"],
+        process=process,
         category=submitted["category"],
         title=submitted["title"],
         sender_pseudonym=sender["pseudonym"],
@@ -153,6 +287,8 @@ def open_case(state: CaseState | None, submitted: dict[str, Any], calendar: Cale
         commune_code=loc.get("commune_code"),
         lat=loc.get("lat"),
         lon=loc.get("lon"),
-        deadlines_ms={"receive": to_ms(deadline.due_at)},
     )
-    return Decision(new, changed=True, forward=True, emits=emits)
+    new.set_clock("receive", clock)
+    emits = [deadline_set(event_id, case_id, clock, submitted_at)]
+    new.remember(event_id, emits, None)
+    return Decision(new, changed=True, emits=emits, snapshot=True, forward=True)

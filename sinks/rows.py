@@ -38,6 +38,10 @@ CASE_COLUMNS = (
     "receive_due_at",
     "updated_at",
     "last_event_id",
+    "level",
+    "assign_due_at",
+    "handle_due_at",
+    "late_stages",
 )
 
 # Fields dropped before an event's payload is stored: sealed identity stays in Kafka only.
@@ -100,4 +104,8 @@ def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
         _dt(state["receive_due_at"]),
         _dt(state["updated_at"]),
         state["last_event_id"],
+        state["level"] or "",
+        _dt(state["assign_due_at"]),
+        _dt(state["handle_due_at"]),
+        state["late_stages"],
     )

@@ -1,23 +1,40 @@
-"""The faust app: topics, tables and agents side by side, so the topology reads in one screen.
+"""The faust app: topics, tables, agents and the timer side by side — the topology in one screen.
 
 Agents are thin: decode -> call the pure core (processors/) -> emit. Delivery is at-least-once;
-every state update is idempotent by event id and every output has a derived, stable event id, so
-a redelivery after a crash changes nothing downstream (sinks dedup on event id).
+every state update is idempotent by input id and every output has a stable event id, so a
+redelivery after a crash changes nothing downstream (sinks dedup on event id).
+
+SLA clocks: each worker keeps the due instants of the cases in the partitions it owns in an
+in-memory time-ordered index (rebuilt from the table after every rebalance). The timer pops what
+is due and emits ClockTicks keyed by case; timers never write tables — the tick agent does.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
 from typing import Any
 
 import faust
 
 from pakn.deadletters import dead_letter
 from pakn.settings import Settings, get_settings
-from pakn.topics import CASE_EVENTS, CASE_STATE, DEAD_LETTERS, INTAKE
-from processors.calendar import calendar_for_unit
-from processors.case import CaseState, open_case
+from pakn.topics import (
+    CASE_EVENTS,
+    CASE_STATE,
+    CLOCK_TICKS,
+    COMMAND_RESULTS,
+    COMMANDS,
+    DEAD_LETTERS,
+    INTAKE,
+)
+from processors.calendar import OfficeHours, calendar_for_unit, configure_calendars
+from processors.case import CaseState, Decision, open_case
+from processors.clocks import apply_tick, due_entries
+from processors.due_index import DueIndex
+from processors.workflow import apply_command
 from schemas.codec import DecodeError, get_codec
 
 log = logging.getLogger("worker")
@@ -47,15 +64,24 @@ def create_app(settings: Settings) -> faust.App:
 
 
 settings = get_settings()
+configure_calendars(
+    OfficeHours.from_mapping(json.loads(settings.calendar_office_hours))
+    if settings.calendar_office_hours
+    else None,
+    public_holidays=settings.calendar_public_holidays,
+)
 app = create_app(settings)
 codec = get_codec()
 
 intake_topic = app.topic(INTAKE.name(settings), key_type=bytes, value_type=bytes)
+commands_topic = app.topic(COMMANDS.name(settings), key_type=bytes, value_type=bytes)
+ticks_topic = app.topic(CLOCK_TICKS.name(settings), key_type=bytes, value_type=bytes)
 events_topic = app.topic(CASE_EVENTS.name(settings), key_type=bytes, value_type=bytes)
 state_topic = app.topic(CASE_STATE.name(settings), key_type=bytes, value_type=bytes)
+results_topic = app.topic(COMMAND_RESULTS.name(settings), key_type=bytes, value_type=bytes)
 dlq_topic = app.topic(DEAD_LETTERS.name(settings), key_type=bytes, value_type=bytes)
 
-# Authoritative case state, keyed by case id (co-partitioned with the intake topic).
+# Authoritative case state, keyed by case id; the three input topics are co-partitioned by it.
 cases = app.Table(
     "cases",
     default=None,
@@ -63,6 +89,7 @@ cases = app.Table(
     schema=faust.Schema(key_serializer="json", value_serializer="json"),
     help="Authoritative case state by case id (processors.case.CaseState as a dict).",
 )
+due = DueIndex()  # this worker's open clocks, by due instant
 
 
 async def _dead_letter(event: faust.EventT, reason: str, detail: str) -> None:
@@ -74,39 +101,109 @@ async def _dead_letter(event: faust.EventT, reason: str, detail: str) -> None:
     await dlq_topic.send(key=key, value=value)
 
 
-@app.agent(intake_topic)
-async def apply_submissions(stream: faust.StreamT[Any]) -> None:
+def _decode(event: faust.EventT, expected: str) -> dict[str, Any]:
+    name, record = codec.decode(event.value)
+    if name != expected:
+        raise DecodeError("invalid_event", f"{name} does not belong on {event.message.topic}")
+    return record
+
+
+def _load(case_id: str) -> CaseState | None:
+    stored = cases.get(case_id)
+    return CaseState.from_dict(stored) if stored else None
+
+
+async def _publish(case_id: str, d: Decision, raw: bytes | None = None) -> None:
+    """Store the decision's state, then emit its events, result and snapshot."""
+    if d.changed and d.state is not None:
+        cases[case_id] = d.state.to_dict()  # reassign: in-place edits are not logged
+    if d.state is not None:
+        due.set(case_id, due_entries(d.state))
+    key = case_id.encode()
+    if d.forward and raw is not None:
+        await events_topic.send(key=key, value=raw)
+    for name, record in d.emits:
+        await events_topic.send(key=key, value=codec.encode(name, record))
+    if d.result is not None:
+        await results_topic.send(key=key, value=codec.encode("CommandResult", d.result))
+    if d.snapshot and d.state is not None:
+        await state_topic.send(key=key, value=codec.encode("CaseState", d.state.snapshot()))
+
+
+async def _each(stream: faust.StreamT[Any], apply: Any) -> None:
+    """Run ``apply`` per event; a bad event is parked on the dead-letter topic, never fatal."""
     async for event in stream.events():
         try:
-            await _apply_submission(event)
+            await apply(event)
         except DecodeError as exc:
             await _dead_letter(event, exc.reason, exc.detail)
-        except Exception as exc:  # a bad event must not stop the stream: park it, go on
+        except Exception as exc:
             log.exception("processing failed")
             await _dead_letter(event, "processing_failed", f"{type(exc).__name__}: {exc}")
 
 
 async def _apply_submission(event: faust.EventT) -> None:
-    name, record = codec.decode(event.value)
-    if name != "CaseSubmitted":
-        raise DecodeError("invalid_event", f"{name} does not belong on the intake topic")
+    record = _decode(event, "CaseSubmitted")
     case_id = str(record["envelope"]["case_id"])
-    stored = cases.get(case_id)
-    decision = open_case(
-        CaseState.from_dict(stored) if stored else None,
-        record,
-        calendar_for_unit(record.get("unit_code")),
+    decision = open_case(_load(case_id), record, calendar_for_unit(record.get("unit_code")))
+    await _publish(case_id, decision, raw=event.value)
+
+
+async def _apply_command(event: faust.EventT) -> None:
+    record = _decode(event, "CaseCommand")
+    case_id = str(record["envelope"]["case_id"])
+    state = _load(case_id)
+    decision = apply_command(state, record, calendar_for_unit(state.unit_code if state else None))
+    await _publish(case_id, decision)
+
+
+async def _apply_tick(event: faust.EventT) -> None:
+    record = _decode(event, "ClockTick")
+    case_id = str(record["case_id"])
+    await _publish(case_id, apply_tick(_load(case_id), record))
+
+
+@app.agent(intake_topic)
+async def submissions(stream: faust.StreamT[Any]) -> None:
+    await _each(stream, _apply_submission)
+
+
+@app.agent(commands_topic)
+async def commands(stream: faust.StreamT[Any]) -> None:
+    await _each(stream, _apply_command)
+
+
+@app.agent(ticks_topic)
+async def ticks(stream: faust.StreamT[Any]) -> None:
+    await _each(stream, _apply_tick)
+
+
+@app.on_rebalance_complete.connect
+async def rebuild_due_index(sender: faust.App, **_: Any) -> None:
+    """After a rebalance (tables recovered), index the open clocks of the owned partitions."""
+    started = time.monotonic()
+    due.clear()
+    n = 0
+    for case_id, stored in cases.items():
+        due.set(case_id, due_entries(CaseState.from_dict(stored)))
+        n += 1
+    log.info(
+        "due index rebuilt",
+        extra={
+            "cases": n,
+            "open_clocks": len(due),
+            "seconds": round(time.monotonic() - started, 3),
+        },
     )
-    if decision.changed:
-        cases[case_id] = decision.state.to_dict()  # reassign: in-place edits are not logged
-    key = case_id.encode()
-    if decision.forward:
-        await events_topic.send(key=key, value=event.value)
-    for out_name, out in decision.emits:
-        await events_topic.send(key=key, value=codec.encode(out_name, out))
-    if decision.forward:
-        snapshot = codec.encode("CaseState", decision.state.snapshot())
-        await state_topic.send(key=key, value=snapshot)
+
+
+@app.timer(interval=settings.sla_tick_interval_s)
+async def emit_due_ticks() -> None:
+    if app.rebalancing:
+        return  # the index is rebuilt when the rebalance completes
+    for at_ms, case_id, stage, kind in due.pop_due(int(time.time() * 1000)):
+        tick = {"case_id": case_id, "stage": stage, "kind": kind, "at": at_ms}
+        await ticks_topic.send(key=case_id.encode(), value=codec.encode("ClockTick", tick))
 
 
 def run_worker(settings: Settings) -> None:

@@ -17,7 +17,7 @@ def test_submission_opens_case_with_receipt_deadline_of_8_working_hours() -> Non
     assert d.changed and d.forward
     assert d.state.status == "submitted" and d.state.version == 1
     due = datetime(2026, 2, 23, 9, 0, tzinfo=UTC)
-    assert d.state.deadlines_ms["receive"] == to_ms(due)
+    assert d.state.due_ms("receive") == to_ms(due)
     [(name, ev)] = d.emits
     assert name == "DeadlineSet" and ev["due_at"] == to_ms(due) and ev["stage"] == "receive"
 
