@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     calendar_public_holidays: bool = Field(
         True, description="Count public holidays and swaps (false only for clock tests/demos)."
     )
+    calendar_overrides: str = Field(
+        "",
+        description="Extra holiday override files (os.pathsep-separated) on top of the shipped "
+        "table; read by processors/calendar.py.",
+    )
+    sla_policy: str = Field(
+        "", description="SLA policy file replacing the shipped one; read by processors/sla.py."
+    )
     sla_tick_interval_s: float = Field(
         1.0, description="How often each worker looks for due warnings and breaches."
     )

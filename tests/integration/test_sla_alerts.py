@@ -1,0 +1,145 @@
+"""Streaming SLA clocks on real Kafka: one warning and one breach per late stage, across a crash.
+
+A second-scale test policy (receive: 20 s, warning at 50 %) on a 24/7 calendar keeps the test
+independent of the hour and day it runs.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from gateway.publisher import producer_config
+from pakn.settings import Settings
+from pakn.topics import CASE_EVENTS, CASE_STATE, COMMANDS
+from processors.case import to_ms
+from schemas.codec import get_codec
+from tests.factories import feedback
+from tests.harness import Proc, wait_for
+from tests.pipeline import post_all, query, topic_messages, wait_gateway
+
+pytestmark = pytest.mark.integration
+
+POLICY = Path(__file__).resolve().parents[1] / "data" / "sla_policy_seconds.json"
+
+
+@pytest.fixture
+def clock_env(env: Settings) -> Settings:
+    return env.model_copy(
+        update={
+            "sla_policy": str(POLICY),
+            "calendar_office_hours": '{"mon-sun": "00:00-24:00"}',
+            "calendar_public_holidays": False,
+            "sla_tick_interval_s": 0.2,
+        }
+    )
+
+
+def receive_command(case_id: str) -> bytes:
+    from datetime import UTC, datetime
+
+    return get_codec().encode(
+        "CaseCommand",
+        {
+            "envelope": {
+                "event_id": str(uuid.uuid4()),
+                "case_id": case_id,
+                "event_type": "case_command",
+                "occurred_at": to_ms(datetime.now(UTC)),
+                "producer": "test",
+                "schema_version": 1,
+            },
+            "command": "receive",
+            "actor": "unit-00070",
+            "level": "normal",
+            "reason": None,
+            "legal_basis": None,
+        },
+    )
+
+
+def alerts(settings: Settings) -> list[tuple[str, str, str]]:
+    """(case id, event type, event id) of every alert on the case event log, duplicates kept."""
+    out = []
+    for msg in topic_messages(settings, CASE_EVENTS.name(settings)):
+        name, rec = get_codec().decode(msg.value())
+        if name == "SlaAlert":
+            env = rec["envelope"]
+            out.append((str(env["case_id"]), env["event_type"], str(env["event_id"])))
+    return out
+
+
+def test_late_stages_warn_once_and_breach_once_even_across_a_worker_crash(
+    clock_env: Settings, tmp_path: Path
+) -> None:
+    env = clock_env
+    procs = {n: Proc(n, env, tmp_path).start() for n in ("gateway", "worker", "sink")}
+    try:
+        wait_gateway(env, procs["gateway"])
+        posted = post_all(env, [feedback(i) for i in range(20)])
+        assert [p.status for p in posted] == [202] * 20
+        ids = [p.body["case_id"] for p in posted]
+        late, in_time = set(ids[:10]), set(ids[10:])
+
+        # officers receive half the cases as soon as they see them: on time
+        def opened() -> set[str]:
+            return {m.key().decode() for m in topic_messages(env, CASE_STATE.name(env))}
+
+        wait_for(lambda: opened() >= in_time, 30, "the cases to be open", every=0.2)
+        producer = Producer(producer_config(env.kafka_bootstrap))
+        for case_id in in_time:
+            producer.produce(
+                COMMANDS.name(env), key=case_id.encode(), value=receive_command(case_id)
+            )
+        assert producer.flush(10) == 0
+
+        def warned() -> set[str]:
+            return {c for c, kind, _ in alerts(env) if kind == "sla_warning"}
+
+        wait_for(lambda: warned() >= late, 60, "the ten warnings", every=0.2)
+        # crash between warning (10 s) and breach (20 s), and come back
+        procs["worker"].kill()
+        crashed_at = time.monotonic()
+        procs["worker"].start()
+
+        def breached() -> set[str]:
+            return {c for c, kind, _ in alerts(env) if kind == "sla_breached"}
+
+        wait_for(lambda: breached() >= late, 90, "the ten breaches", every=0.2)
+        print(f"\nbreaches after the crash: {time.monotonic() - crashed_at:.1f} s")
+
+        found = alerts(env)
+        distinct = {(c, kind): eid for c, kind, eid in found}
+        per_case = Counter((c, kind) for (c, kind) in distinct)
+        assert set(per_case) == {(c, k) for c in late for k in ("sla_warning", "sla_breached")}
+        # one event id per (case, kind): redelivered copies, if any, carry the same id
+        assert len({eid for _, _, eid in found}) == 20
+        assert not {c for c, _, _ in found} & in_time
+
+        db = env.clickhouse_database
+
+        def warehouse() -> dict[str, int]:
+            return dict(
+                query(
+                    env,
+                    f"SELECT event_type, count() FROM {db}.case_events FINAL "
+                    "WHERE event_type LIKE 'sla_%' GROUP BY event_type",
+                )
+            )
+
+        wait_for(
+            lambda: warehouse() == {"sla_warning": 10, "sla_breached": 10},
+            30,
+            "the alerts in ClickHouse once each",
+        )
+        rows = query(env, f"SELECT toString(case_id), late_stages FROM {db}.cases FINAL")
+        assert {c for c, stages in rows if stages == ["receive"]} == late
+        assert {c for c, stages in rows if stages == []} == in_time
+    finally:
+        for p in procs.values():
+            p.stop()
