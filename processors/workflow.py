@@ -33,6 +33,7 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "classify": frozenset({"received", "assigned", "awaiting_info"}),
     "request_info": frozenset({"received", "assigned"}),
     "resume": frozenset({"awaiting_info"}),
+    "extend": frozenset({"received", "assigned"}),
     "complete_handling": frozenset({"assigned"}),
 }
 
@@ -168,6 +169,22 @@ def _resume(
     return [deadline_set(str(cmd["envelope"]["event_id"]), s.case_id, clock, at)]
 
 
+def _extend(
+    s: CaseState, cmd: dict[str, Any], at: datetime, _cal: Calendar, _pol: SlaPolicy
+) -> list[Emit]:
+    """Only where a legal procedure must be followed, and never past the cap (SlaError codes)."""
+    entry = s.stages["handle"]
+    if entry["breached"]:
+        raise Refused("extension_after_breach")  # an extension cannot undo lateness
+    if cmd.get("new_due_at") is None:
+        raise Refused("new_due_required")
+    clock = s.clock("handle")
+    assert clock is not None
+    clock = clock.extend(as_datetime(cmd["new_due_at"]), cmd.get("legal_basis") or "")
+    s.set_clock("handle", clock)
+    return [deadline_set(str(cmd["envelope"]["event_id"]), s.case_id, clock, at)]
+
+
 def _complete_handling(
     s: CaseState, _cmd: dict[str, Any], at: datetime, cal: Calendar, _pol: SlaPolicy
 ) -> list[Emit]:
@@ -182,5 +199,6 @@ _APPLY = {
     "classify": _classify,
     "request_info": _request_info,
     "resume": _resume,
+    "extend": _extend,
     "complete_handling": _complete_handling,
 }

@@ -59,6 +59,7 @@ def receive_command(case_id: str) -> bytes:
             "level": "normal",
             "reason": None,
             "legal_basis": None,
+            "new_due_at": None,
         },
     )
 

@@ -38,6 +38,7 @@ def cmd(state: CaseState, command: str, at: datetime, **kw: object) -> dict:
         "level": kw.get("level"),
         "reason": kw.get("reason"),
         "legal_basis": kw.get("legal_basis"),
+        "new_due_at": kw.get("new_due_at"),
     }
 
 
@@ -131,3 +132,21 @@ def test_handling_completed_in_time_raises_no_alert() -> None:
         s = d.state
         assert not any(n.startswith("sla_") for n in names(d))
     assert s.status == "handled" and due_entries(s) == {} and s.late_stages() == []
+
+
+def test_extension_needs_a_legal_basis_and_stays_within_30_days_of_receipt() -> None:
+    s = opened()
+    s = apply_command(s, cmd(s, "receive", datetime(2026, 3, 2, 10, 0, tzinfo=HN)), CAL).state
+    later = datetime(2026, 3, 20, 17, 0, tzinfo=HN)
+    no_basis = apply_command(s, cmd(s, "extend", MON_9, new_due_at=later), CAL)
+    assert no_basis.result["code"] == "extension_without_legal_basis"
+    too_far = datetime(2026, 4, 2, 10, 0, tzinfo=HN)  # 31 days after receipt
+    capped = apply_command(
+        s, cmd(s, "extend", MON_9, new_due_at=too_far, legal_basis="Luật Đất đai 2024"), CAL
+    )
+    assert capped.result["code"] == "extension_beyond_cap"
+    ok = apply_command(
+        s, cmd(s, "extend", MON_9, new_due_at=later, legal_basis="Luật Đất đai 2024"), CAL
+    )
+    assert ok.result["accepted"] and ok.state.due_ms("handle") == to_ms(later)
+    assert names(ok) == ["deadline_set"]
