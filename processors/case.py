@@ -70,7 +70,15 @@ class CaseState:
     level: str | None = None
     # stage -> {"clock": StageClock dict, "warned": bool, "breached": bool, "outcome": dict|None}
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
-    resume_status: str | None = None  # status to return to when a pause ends
+    resume_status: str | None = None  # status to return to after a pause / transfer proposal
+    assignee: str | None = None  # handling officer or division (agency reference)
+    pending_transfer: str | None = None  # department proposed, awaiting its acceptance
+    pending_extension: dict[str, Any] | None = None  # {"new_due_ms", "legal_basis"}
+    result: dict[str, Any] | None = None  # {"text", "evidence": [sha256...]}
+    rating: str | None = None
+    published_at_ms: int | None = None
+    repeat_count: int = 0  # reopened by the sender as not satisfied
+    round: int = 0  # handling rounds: a reopened case clocks its stages again
     # input id -> {"emits": [[type, record], ...], "result": record|None} of the last inputs
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -129,7 +137,14 @@ class CaseState:
             "assign_due_at": self.due_ms("assign"),
             "handle_due_at": self.due_ms("handle"),
             "late_stages": self.late_stages(),
+            "repeat_count": self.repeat_count,
+            "rating": self.rating,
+            "published_at": self.published_at_ms,
         }
+
+    def stage_key(self, stage: str) -> str:
+        """Stage name in derived event ids: each handling round raises its own alerts."""
+        return stage if self.round == 0 else f"{stage}#{self.round}"
 
 
 @dataclass(frozen=True)
@@ -180,7 +195,7 @@ def stage_completed(
         "StageCompleted",
         {
             "envelope": envelope(
-                derived_event_id(state.case_id, f"completed/{clock.stage}"),
+                derived_event_id(state.case_id, f"completed/{state.stage_key(clock.stage)}"),
                 state.case_id,
                 "stage_completed",
                 to_ms(at),
@@ -202,7 +217,7 @@ def sla_alert(state: CaseState, clock: StageClock, kind: str, at: datetime) -> E
         "SlaAlert",
         {
             "envelope": envelope(
-                derived_event_id(state.case_id, f"{kind}/{clock.stage}"),
+                derived_event_id(state.case_id, f"{kind}/{state.stage_key(clock.stage)}"),
                 state.case_id,
                 f"sla_{kind}",
                 to_ms(at),

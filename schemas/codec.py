@@ -28,6 +28,7 @@ MESSAGE_TYPES = (
     "CaseSubmitted",
     "DeadlineSet",
     "CaseCommand",
+    "CaseTransition",
     "CommandResult",
     "StageCompleted",
     "SlaAlert",

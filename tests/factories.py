@@ -67,3 +67,36 @@ def submitted_record(at: datetime | None = None, case_id: str | None = None) -> 
         "channel": "app",
         "unit_code": None,
     }
+
+
+def command_record(case_id: str, command: str, at: datetime | None = None, **kw: Any) -> dict:
+    """A CaseCommand Avro record; ``kw`` sets its optional fields."""
+    return {
+        "envelope": {
+            "event_id": str(kw.pop("command_id", uuid.uuid4())),
+            "case_id": case_id,
+            "event_type": "case_command",
+            "occurred_at": at or datetime.now(UTC),
+            "producer": "test",
+            "schema_version": 1,
+        },
+        "command": command,
+        "actor": kw.pop("actor", "officer-17"),
+        "evidence": kw.pop("evidence", []),
+        **{
+            f: kw.pop(f, None)
+            for f in (
+                "level",
+                "reason",
+                "legal_basis",
+                "new_due_at",
+                "actor_role",
+                "actor_unit",
+                "actor_pseudonym",
+                "target_unit",
+                "assignee",
+                "result_text",
+                "rating",
+            )
+        },
+    }

@@ -7,7 +7,6 @@ independent of the hour and day it runs.
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -17,9 +16,8 @@ from confluent_kafka import Producer
 from gateway.publisher import producer_config
 from pakn.settings import Settings
 from pakn.topics import CASE_EVENTS, CASE_STATE, COMMANDS
-from processors.case import to_ms
 from schemas.codec import get_codec
-from tests.factories import feedback
+from tests.factories import command_record, feedback
 from tests.harness import Proc, wait_for
 from tests.pipeline import post_all, query, topic_messages, wait_gateway
 
@@ -41,27 +39,7 @@ def clock_env(env: Settings) -> Settings:
 
 
 def receive_command(case_id: str) -> bytes:
-    from datetime import UTC, datetime
-
-    return get_codec().encode(
-        "CaseCommand",
-        {
-            "envelope": {
-                "event_id": str(uuid.uuid4()),
-                "case_id": case_id,
-                "event_type": "case_command",
-                "occurred_at": to_ms(datetime.now(UTC)),
-                "producer": "test",
-                "schema_version": 1,
-            },
-            "command": "receive",
-            "actor": "unit-00070",
-            "level": "normal",
-            "reason": None,
-            "legal_basis": None,
-            "new_due_at": None,
-        },
-    )
+    return get_codec().encode("CaseCommand", command_record(case_id, "receive", level="normal"))
 
 
 def alerts(settings: Settings) -> list[tuple[str, str, str]]:
