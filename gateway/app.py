@@ -14,16 +14,20 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import ValidationError
 
+from gateway.auth import install_auth, require
+from gateway.commands import get_command, post_command
 from gateway.errors import ApiError, dumps
 from gateway.intake import new_case_id, submission_event
-from gateway.media import ALLOWED_TYPES, MediaStore
+from gateway.keys import MEDIA, PRIVACY, PUBLISHER, READER, REPLIES, SETTINGS
+from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, MediaStore
 from gateway.models import FieldFeedbackIn, field_errors
 from gateway.openapi import openapi_document
 from gateway.publisher import Publisher, Unavailable
+from gateway.replies import Replies
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
-from pakn.topics import INTAKE
+from pakn.topics import COMMAND_RESULTS, INTAKE
 from processors.catalogue import CATEGORIES
 from schemas.codec import get_codec
 from sinks.reader import WarehouseReader
@@ -41,12 +45,6 @@ PUBLISH_SECONDS = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 RETRY_AFTER_S = "5"
-
-SETTINGS = web.AppKey("settings", Settings)
-PUBLISHER = web.AppKey("publisher", Publisher)
-MEDIA = web.AppKey("media", MediaStore)
-READER = web.AppKey("reader", WarehouseReader)
-PRIVACY = web.AppKey("privacy", object)
 
 
 def json_response(body: Any, status: int = 200, **kw: Any) -> web.Response:
@@ -90,7 +88,10 @@ async def _read_json(request: web.Request) -> Any:
 
 
 async def _read_multipart(
-    request: web.Request, settings: Settings
+    request: web.Request,
+    settings: Settings,
+    need_submission: bool = True,
+    allowed: frozenset[str] = ALLOWED_TYPES,
 ) -> tuple[Any, list[tuple[str, str | None, bytes]]]:
     """Fields: `submission` (JSON text) and up to N `media` files."""
     body: Any = None
@@ -107,7 +108,7 @@ async def _read_multipart(
                 if len(files) >= settings.gateway_max_media_files:
                     raise ApiError("too_many_files")
                 ctype = part.headers.get("Content-Type", "application/octet-stream").split(";")[0]
-                if ctype not in ALLOWED_TYPES:
+                if ctype not in allowed:
                     raise ApiError("unsupported_media_type")
                 data = await part.read()
                 if len(data) > settings.gateway_max_media_bytes:
@@ -115,9 +116,28 @@ async def _read_multipart(
                 files.append((ctype, part.filename, bytes(data)))
     except (ValueError, AssertionError) as exc:  # aiohttp's own multipart parse errors
         raise ApiError("invalid_multipart") from exc
-    if body is None:
+    if (body is None and need_submission) or (not need_submission and not files):
         raise ApiError("invalid_multipart")
     return body, files
+
+
+async def post_media(request: web.Request) -> web.Response:
+    """Evidence and photos for commands: stored by content, answered with their references."""
+    require(request, "upload_media")
+    if request.content_type != "multipart/form-data":
+        raise ApiError("unsupported_media_type")
+    _, files = await _read_multipart(
+        request,
+        request.app[SETTINGS],
+        need_submission=False,
+        allowed=ALLOWED_TYPES | DOCUMENT_TYPES,
+    )
+    store = request.app[MEDIA]
+    refs = [
+        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
+        for ctype, name, data in files
+    ]
+    return json_response({"media": refs}, status=201)
 
 
 async def post_feedback(request: web.Request) -> web.Response:
@@ -143,7 +163,7 @@ async def post_feedback(request: web.Request) -> web.Response:
     ]
     case_id = new_case_id(request.headers.get("Idempotency-Key"))
     now = datetime.now(UTC)
-    record = submission_event(sub, case_id, now, request.app[PRIVACY], media)  # type: ignore[arg-type]
+    record = submission_event(sub, case_id, now, request.app[PRIVACY], media)
     value = get_codec().encode("CaseSubmitted", record)
     started = time.perf_counter()
     try:
@@ -220,14 +240,24 @@ def build_app(settings: Settings) -> web.Application:
     app[PRIVACY] = load_privacy(settings)
     app[READER] = WarehouseReader(settings)
 
+    install_auth(app, settings)
+
     async def lifecycle(app: web.Application) -> Any:
+        loop = asyncio.get_running_loop()
         app[PUBLISHER] = Publisher(settings.kafka_bootstrap, settings.gateway_delivery_timeout_s)
+        app[REPLIES] = await loop.run_in_executor(
+            None, Replies, settings.kafka_bootstrap, COMMAND_RESULTS.name(settings)
+        )
         yield
-        await asyncio.get_running_loop().run_in_executor(None, app[PUBLISHER].close)
+        await loop.run_in_executor(None, app[REPLIES].close)
+        await loop.run_in_executor(None, app[PUBLISHER].close)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/v1/feedback", post_feedback)
     app.router.add_get("/v1/cases/{case_id}", get_case)
+    app.router.add_post("/v1/cases/{case_id}/commands", post_command)
+    app.router.add_get("/v1/commands/{command_id}", get_command)
+    app.router.add_post("/v1/media", post_media)
     app.router.add_get("/v1/categories", categories)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -58,6 +58,187 @@ ERRORS: dict[str, tuple[int, Message]] = {
             "The system cannot accept submissions right now; please retry later.",
         ),
     ),
+    # --- authentication (401) and authorization (403): gateway/auth.py, docs/auth.md
+    "token_missing": (
+        401,
+        Message(
+            "Cần đăng nhập: thiếu mã xác thực (Authorization: Bearer ...).",
+            "Authentication required: send 'Authorization: Bearer <token>'.",
+        ),
+    ),
+    "token_malformed": (
+        401,
+        Message(
+            "Tiêu đề xác thực không đúng dạng 'Bearer <token>'.",
+            "The Authorization header is not of the form 'Bearer <token>'.",
+        ),
+    ),
+    "token_invalid": (
+        401,
+        Message(
+            "Mã xác thực không hợp lệ (sai chữ ký hoặc khoá không được chấp nhận).",
+            "The token is not valid (bad signature or key not accepted).",
+        ),
+    ),
+    "token_expired": (
+        401,
+        Message(
+            "Mã xác thực đã hết hạn, vui lòng đăng nhập lại.",
+            "The token has expired; please sign in again.",
+        ),
+    ),
+    "token_not_yet_valid": (
+        401,
+        Message("Mã xác thực chưa có hiệu lực.", "The token is not valid yet."),
+    ),
+    "token_wrong_issuer": (
+        401,
+        Message(
+            "Mã xác thực không do nơi cấp được chấp nhận phát hành.",
+            "The token was not issued by an accepted issuer.",
+        ),
+    ),
+    "token_wrong_audience": (
+        401,
+        Message(
+            "Mã xác thực không dành cho hệ thống này.",
+            "The token is not meant for this service (audience).",
+        ),
+    ),
+    "token_claims_invalid": (
+        401,
+        Message(
+            "Mã xác thực thiếu hoặc sai thông tin vai trò, đơn vị hoặc người gửi.",
+            "The token's role, unit or sender claims are missing or wrong.",
+        ),
+    ),
+    "role_not_allowed": (
+        403,
+        Message(
+            "Vai trò của bạn không được thực hiện thao tác này.",
+            "Your role may not perform this action.",
+        ),
+    ),
+    "not_your_unit": (
+        403,
+        Message(
+            "Phản ánh này không thuộc đơn vị của bạn.",
+            "This case belongs to another unit.",
+        ),
+    ),
+    "not_your_case": (
+        403,
+        Message(
+            "Bạn chỉ được thao tác trên phản ánh do chính mình gửi.",
+            "You may only act on feedback you submitted yourself.",
+        ),
+    ),
+}
+
+
+def _m(vi: str, en: str) -> Message:
+    return Message(vi, en)
+
+
+# The worker's refusals of a command (docs/workflow.md), as HTTP answers.
+ERRORS |= {
+    "invalid_transition": (
+        409,
+        _m(
+            "Không thể thực hiện thao tác này ở trạng thái hiện tại.",
+            "This action is not possible in the case's current status.",
+        ),
+    ),
+    "unknown_case": (
+        404,
+        _m(
+            "Không tìm thấy phản ánh (có thể đang được ghi nhận, thử lại sau).",
+            "No such case (it may still be registering; retry shortly).",
+        ),
+    ),
+    "command_refused": (422, _m("Thao tác bị từ chối.", "The action was refused.")),
+    "unknown_command": (422, _m("Thao tác không tồn tại.", "Unknown action.")),
+    "unknown_media": (
+        422,
+        _m("Tệp đính kèm chưa được tải lên.", "The attached file has not been uploaded."),
+    ),
+    "rejection_reason_required": (
+        422,
+        _m(
+            "Cần lý do từ chối theo quy định.", "A rejection needs one of the regulation's reasons."
+        ),
+    ),
+    "assignee_required": (
+        422,
+        _m("Cần người hoặc bộ phận xử lý.", "Name the handling officer or division."),
+    ),
+    "target_unit_required": (422, _m("Cần đơn vị nhận.", "Name the receiving unit.")),
+    "target_is_current_unit": (
+        422,
+        _m("Đơn vị nhận trùng đơn vị hiện tại.", "The receiving unit is the current unit."),
+    ),
+    "forward_target_not_in_area": (
+        422,
+        _m(
+            "Chỉ chuyển cho đơn vị cấp xã trên địa bàn.",
+            "Forward only to a commune-level unit of the area.",
+        ),
+    ),
+    "transfer_target_not_department": (
+        422,
+        _m(
+            "Chỉ chuyển cho sở, ban, ngành có thẩm quyền.",
+            "Transfer only to a competent department.",
+        ),
+    ),
+    "unknown_unit": (422, _m("Đơn vị không tồn tại.", "Unknown unit.")),
+    "evidence_required": (
+        422,
+        _m(
+            "Kết quả xử lý phải có ít nhất một ảnh hoặc tài liệu minh chứng.",
+            "A result must carry at least one photo or document proving the handling.",
+        ),
+    ),
+    "result_text_required": (422, _m("Cần nội dung kết quả.", "The result needs a text.")),
+    "reason_required": (422, _m("Cần lý do.", "A reason is required.")),
+    "invalid_level": (422, _m("Mức độ không hợp lệ.", "Not a valid level.")),
+    "invalid_rating": (422, _m("Đánh giá không hợp lệ.", "Not a valid rating.")),
+    "extension_without_legal_basis": (
+        422,
+        _m("Gia hạn phải nêu căn cứ pháp lý.", "An extension must state its legal basis."),
+    ),
+    "extension_beyond_cap": (
+        422,
+        _m("Gia hạn vượt quá thời hạn tối đa.", "The extension goes beyond the maximum."),
+    ),
+    "extension_not_later": (
+        422,
+        _m(
+            "Hạn mới phải sau hạn hiện tại.", "The new deadline must be later than the current one."
+        ),
+    ),
+    "extension_after_breach": (
+        409,
+        _m("Đã quá hạn, không thể gia hạn.", "Already late: it cannot be extended."),
+    ),
+    "extension_not_allowed": (
+        409,
+        _m("Không được gia hạn giai đoạn này.", "This stage cannot be extended."),
+    ),
+    "new_due_required": (422, _m("Cần hạn mới.", "The new deadline is required.")),
+    "no_extension_requested": (409, _m("Chưa có đề nghị gia hạn.", "No extension was requested.")),
+    "pause_not_allowed": (
+        409,
+        _m("Không được tạm dừng giai đoạn này.", "This stage cannot be paused."),
+    ),
+    "pause_after_due": (
+        409,
+        _m("Đã quá hạn, không thể tạm dừng.", "Already past the deadline: it cannot be paused."),
+    ),
+    "clock_paused": (
+        409,
+        _m("Đang tạm dừng chờ bổ sung thông tin.", "Paused while waiting for information."),
+    ),
 }
 
 # Field-level codes (inside validation_failed).
@@ -68,6 +249,9 @@ FIELD_MESSAGES: dict[str, Message] = {
     "invalid_type": Message("Kiểu dữ liệu không đúng.", "The value has the wrong type."),
     "invalid_choice": Message("Giá trị không nằm trong danh sách cho phép.", "Unknown value."),
     "out_of_range": Message("Giá trị ngoài phạm vi cho phép.", "The value is out of range."),
+    "unknown_media": Message(
+        "Tệp chưa được tải lên (POST /v1/media).", "Upload the file first (POST /v1/media)."
+    ),
     "unknown_field": Message("Trường không được hỗ trợ.", "This field is not accepted."),
     "invalid_datetime": Message(
         "Thời gian không hợp lệ (ISO-8601).", "Not a valid ISO-8601 date-time."
@@ -119,6 +303,7 @@ class ApiError(Exception):
     code: str
     fields: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # context for the caller
 
     @property
     def status(self) -> int:
@@ -129,6 +314,7 @@ class ApiError(Exception):
         body: dict[str, Any] = {"code": self.code, "message": {"vi": msg.vi, "en": msg.en}}
         if self.fields:
             body["fields"] = [f.as_json() for f in self.fields]
+        body |= self.extra
         return web.json_response(
             {"error": body}, status=self.status, headers=self.headers, dumps=dumps
         )

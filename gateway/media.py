@@ -9,6 +9,8 @@ from pathlib import Path
 ALLOWED_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4", "video/quicktime"}
 )
+# Evidence of a result may also be a document: a reply letter, an inspection record (§4.1).
+DOCUMENT_TYPES = frozenset({"application/pdf"})
 
 
 class MediaStore:

@@ -130,11 +130,11 @@ def config_reference() -> str:
 
 def _register_optional() -> None:
     """Sub-commands that live beside their subject."""
-    try:
-        from pakn.calendar_cli import calendar
-    except ImportError:  # pragma: no cover - only while the module is being written
-        return
+    from pakn.calendar_cli import calendar
+    from pakn.token_cli import token
+
     main.add_command(calendar)
+    main.add_command(token)
 
 
 _register_optional()

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     gateway_max_media_bytes: int = Field(
         20 * 1024 * 1024, description="Largest single media file (413 above)."
     )
+    gateway_reply_timeout_s: float = Field(
+        5.0, description="Longest wait for a command's outcome before answering 202 + status URL."
+    )
     gateway_delivery_timeout_s: float = Field(
         5.0, description="Longest wait for Kafka to confirm a write before answering 503."
     )
@@ -107,6 +110,32 @@ class Settings(BaseSettings):
     sla_tick_interval_s: float = Field(
         1.0, description="How often each worker looks for due warnings and breaches."
     )
+
+    # --- agency authentication (gateway/auth.py, docs/auth.md) ------------------------------
+    auth_issuer: str = Field(
+        "pakn-dev",
+        description="Accepted `iss` of signed tokens (comma-separated for several); "
+        "`pakn token` uses the first.",
+    )
+    auth_audience: str = Field(
+        "pakn-gateway",
+        description="Accepted `aud` of signed tokens (comma-separated for several); "
+        "`pakn token` uses the first.",
+    )
+    auth_hs256_secret: str = Field(
+        "",
+        description="Shared HS256 secret (at least 32 bytes). Empty and no public keys: a dev "
+        "secret file under <home>/secrets is created; empty with public keys: HS256 is off.",
+    )
+    auth_public_keys_file: str = Field(
+        "",
+        description="RS256/ES256 public keys (os.pathsep-separated files): JWKS JSON (kid from "
+        "each key) or PEM (kid = file name without .pem). Several kids: rotation.",
+    )
+    auth_leeway_s: float = Field(
+        30.0, description="Clock skew tolerated on a token's exp, nbf and iat (seconds)."
+    )
+    # --- end of agency authentication ------------------------------------------------------
 
     log_level: str = Field("INFO", description="Log level of every process.")
 

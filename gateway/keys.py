@@ -1,0 +1,19 @@
+"""The parts a gateway app holds, by typed key (aiohttp AppKey): one place, no import cycles."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.media import MediaStore
+from gateway.publisher import Publisher
+from gateway.replies import Replies
+from pakn.privacy import Privacy
+from pakn.settings import Settings
+from sinks.reader import WarehouseReader
+
+SETTINGS = web.AppKey("settings", Settings)
+PUBLISHER = web.AppKey("publisher", Publisher)
+REPLIES = web.AppKey("replies", Replies)
+MEDIA = web.AppKey("media", MediaStore)
+READER = web.AppKey("reader", WarehouseReader)
+PRIVACY = web.AppKey("privacy", Privacy)

@@ -1,0 +1,96 @@
+"""Request/reply over Kafka: wait for the worker's CommandResult of a command this gateway sent.
+
+Every gateway instance reads the whole results topic from its end (manual assignment, no group
+rebalance, no commits) in a thread, resolves the waiting request's future by command id and keeps
+the recent results for `GET /v1/commands/{id}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from confluent_kafka import OFFSET_END, Consumer, TopicPartition
+
+from schemas.codec import DecodeError, get_codec
+
+log = logging.getLogger(__name__)
+
+
+class Replies:
+    KEEP = 50_000  # recent results kept for status lookups
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._topic = topic
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": "pakn-gateway-replies",  # required by librdkafka; never committed
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        meta = self._consumer.list_topics(topic, timeout=10).topics[topic]
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in meta.partitions])
+        self._waiting: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
+        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="replies", daemon=True)
+        self._thread.start()
+
+    def expect(self, command_id: str) -> asyncio.Future[dict[str, Any]]:
+        """Register interest before sending the command, so the answer cannot be missed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+        with self._lock:
+            known = self._recent.get(command_id)
+            if known is None:
+                self._waiting[command_id] = (loop, fut)
+        if known is not None:
+            fut.set_result(known)
+        return fut
+
+    def forget(self, command_id: str) -> None:
+        with self._lock:
+            self._waiting.pop(command_id, None)
+
+    def recent(self, command_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._recent.get(command_id)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._consumer.close()
+
+    def _serve(self) -> None:
+        codec = get_codec()
+        while not self._stop.is_set():
+            for msg in self._consumer.consume(500, timeout=0.1):
+                if msg.error():
+                    continue
+                try:
+                    name, rec = codec.decode(msg.value())
+                except DecodeError:
+                    continue
+                if name != "CommandResult":
+                    continue
+                rec["command_id"] = str(rec["command_id"])
+                rec["envelope"]["case_id"] = str(rec["envelope"]["case_id"])
+                with self._lock:
+                    self._recent[rec["command_id"]] = rec
+                    while len(self._recent) > self.KEEP:
+                        self._recent.popitem(last=False)
+                    waiting = self._waiting.pop(rec["command_id"], None)
+                if waiting is not None:
+                    loop, fut = waiting
+                    loop.call_soon_threadsafe(_settle, fut, rec)
+
+
+def _settle(fut: asyncio.Future[dict[str, Any]], rec: dict[str, Any]) -> None:
+    if not fut.done():
+        fut.set_result(rec)
