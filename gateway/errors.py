@@ -271,6 +271,10 @@ FIELD_MESSAGES: dict[str, Message] = {
         "Tổ chức, doanh nghiệp phải cung cấp mã số thuế.",
         "Organisations must give their tax code.",
     ),
+    "organisation_required": Message(
+        "Phản ánh của nhà đầu tư, doanh nghiệp phải do tổ chức gửi (có mã số thuế).",
+        "Investor and business feedback is sent by an organisation (with its tax code).",
+    ),
     "unknown_category": Message("Lĩnh vực phản ánh không tồn tại.", "Unknown category."),
     "location_required": Message(
         "Cần vị trí (toạ độ hoặc địa chỉ) của sự việc.",

@@ -40,7 +40,7 @@ def submission_event(
     loc = sub.location
     return {
         "envelope": env,
-        "process": "field_feedback",
+        "process": sub.process,
         "category": sub.category,
         "title": sub.title,
         "description": sub.description,

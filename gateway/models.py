@@ -15,7 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gateway.errors import FieldError
+from gateway.errors import FIELD_MESSAGES, FieldError
 from processors import identity
 from processors.catalogue import CATEGORIES
 
@@ -82,8 +82,16 @@ def _known_category(code: str) -> str:
 
 
 class FieldFeedbackIn(Strict):
-    """POST /v1/feedback: a field report (phản ánh, kiến nghị hiện trường)."""
+    """POST /v1/feedback: a submission — by default a field report (phản ánh, kiến nghị hiện
+    trường); `process` names the others of domain.md §2."""
 
+    process: Literal[
+        "field_feedback",
+        "administrative_procedure",
+        "waste_report",
+        "investor_business",
+        "initiative",
+    ] = "field_feedback"
     category: Annotated[str, AfterValidator(_known_category)] = Field(
         description="Category code; see GET /v1/categories.", examples=["road_damage"]
     )
@@ -93,6 +101,12 @@ class FieldFeedbackIn(Strict):
     observed_at: datetime | None = Field(None, description="When the problem was seen.")
     sender: SenderIn
     unit_code: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _investors_are_organisations(self) -> FieldFeedbackIn:
+        if self.process == "investor_business" and self.sender.kind != "organisation":
+            raise PydanticCustomError("organisation_required", "organisation_required")
+        return self
 
 
 _TYPE_CODES = {
@@ -120,10 +134,10 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     for err in exc.errors(include_url=False):
         kind = err["type"]
         code = _TYPE_CODES.get(kind)
-        if code is None:
+        if code is None:  # our own codes (PydanticCustomError) are the keys of FIELD_MESSAGES
             code = (
                 kind
-                if kind.startswith(("invalid_", "unknown_", "tax_", "location_"))
+                if kind in FIELD_MESSAGES
                 else ("invalid_type" if kind.endswith(("_type", "_parsing")) else "invalid")
             )
         loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))

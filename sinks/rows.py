@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,9 @@ CASE_COLUMNS = (
     "assign_due_at",
     "handle_due_at",
     "late_stages",
+    "repeat_count",
+    "rating",
+    "published_at",
 )
 
 # Fields dropped before an event's payload is stored: sealed identity stays in Kafka only.
@@ -57,6 +61,8 @@ def _public(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value
 
 
@@ -108,4 +114,7 @@ def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
         _dt(state["assign_due_at"]),
         _dt(state["handle_due_at"]),
         state["late_stages"],
+        state["repeat_count"],
+        state["rating"] or "",
+        _dt(state["published_at"]),
     )

@@ -14,3 +14,20 @@ def test_event_row_drops_sealed_identity_but_keeps_pseudonym() -> None:
     assert "pii" not in payload["sender"]
     assert payload["sender"]["pseudonym"] == "ab" * 32
     assert row["event_type"] == "case_submitted" and row["source_offset"] == 7
+
+
+def test_every_case_event_type_becomes_a_row() -> None:
+    """Decoded Avro carries UUID and datetime objects: the payload JSON must take them all."""
+    import uuid as _uuid
+
+    from processors.workflow import apply_command
+    from schemas.codec import get_codec
+    from tests.unit.test_workflow import CAL, cmd, opened
+
+    codec = get_codec()
+    s = opened()
+    d = apply_command(s, cmd(s, "receive"), CAL)
+    for name, rec in d.emits:
+        _, decoded = codec.decode(codec.encode(name, rec))
+        row = dict(zip(CASE_EVENT_COLUMNS, case_event_row(decoded, "t", 0, 1), strict=True))
+        assert isinstance(row["event_id"], _uuid.UUID | str) and json.loads(row["payload"])
