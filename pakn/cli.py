@@ -132,9 +132,11 @@ def _register_optional() -> None:
     """Sub-commands that live beside their subject."""
     from pakn.calendar_cli import calendar
     from pakn.token_cli import token
+    from pakn.units_cli import units
 
     main.add_command(calendar)
     main.add_command(token)
+    main.add_command(units)
 
 
 _register_optional()

@@ -1,4 +1,4 @@
-"""The life of a case over HTTP on real Kafka and ClickHouse, for officers of units and the sender."""
+"""The life of a case over HTTP on real Kafka and ClickHouse: officers of units and the sender."""
 
 from __future__ import annotations
 
