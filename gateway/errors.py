@@ -191,6 +191,42 @@ ERRORS |= {
             "Transfer only to a competent department.",
         ),
     ),
+    "forward_kind_not_allowed": (
+        422,
+        _m(
+            "Đơn vị này không chuyển xuống cấp dưới được.",
+            "This unit has no lower unit to forward to.",
+        ),
+    ),
+    "forward_target_not_location": (
+        422,
+        _m(
+            "Chỉ chuyển cho đơn vị cấp xã nơi xảy ra sự việc.",
+            "Forward only to the commune of the location.",
+        ),
+    ),
+    "forward_target_outside_domain": (
+        422,
+        _m(
+            "Đơn vị nhận không phụ trách lĩnh vực này.",
+            "The receiving unit does not handle this domain.",
+        ),
+    ),
+    "transfer_source_not_allowed": (
+        422,
+        _m("Đơn vị này không đề nghị chuyển được.", "This unit cannot propose a transfer."),
+    ),
+    "transfer_target_not_competent": (
+        422,
+        _m(
+            "Sở, ngành nhận không có thẩm quyền về lĩnh vực này.",
+            "That department is not competent for this domain.",
+        ),
+    ),
+    "same_unit": (
+        422,
+        _m("Đơn vị nhận trùng đơn vị hiện tại.", "The receiving unit is the current unit."),
+    ),
     "unknown_unit": (422, _m("Đơn vị không tồn tại.", "Unknown unit.")),
     "evidence_required": (
         422,

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     sla_policy: str = Field(
         "", description="SLA policy file replacing the shipped one; read by processors/sla.py."
     )
+    unit_streams: bool = Field(
+        True, description="Also publish each case's events on its unit's work stream."
+    )
     sla_tick_interval_s: float = Field(
         1.0, description="How often each worker looks for due warnings and breaches."
     )

@@ -80,6 +80,16 @@ DEAD_LETTERS = TopicSpec(
     partitions=1,
 )
 
+# Per-unit work streams `<prefix>unit.<unit code>` (1 partition, 90 days): every event of the
+# cases a unit is responsible for, declared by the worker on first use. Agency systems consume
+# their unit's stream with their own consumer group and the .avsc files (docs/agency-streams.md).
+UNIT_RETENTION_S = 90 * 24 * 3600
+
+
+def unit_topic_name(settings: Settings, unit_code: str) -> str:
+    return f"{settings.topic_prefix}unit.{unit_code}"
+
+
 CATALOGUE: tuple[TopicSpec, ...] = (
     INTAKE,
     COMMANDS,

@@ -266,8 +266,10 @@ def open_case(
     submitted: dict[str, Any],
     calendar: Calendar,
     policy: SlaPolicy | None = None,
+    unit_code: str | None = None,
 ) -> Decision:
-    """Apply a CaseSubmitted record: open the case and start the receiving clock."""
+    """Apply a CaseSubmitted record: open the case at its responsible unit (``unit_code``, from
+    routing; else the unit the sender chose) and start the receiving clock."""
     env = submitted["envelope"]
     event_id, case_id = str(env["event_id"]), str(env["case_id"])  # Avro uuid -> text
     submitted_at = as_datetime(env["occurred_at"])
@@ -298,7 +300,7 @@ def open_case(
         updated_at_ms=to_ms(submitted_at),
         last_event_id=event_id,
         submission_event_id=event_id,
-        unit_code=submitted.get("unit_code"),
+        unit_code=unit_code or submitted.get("unit_code"),
         commune_code=loc.get("commune_code"),
         lat=loc.get("lat"),
         lon=loc.get("lon"),

@@ -29,11 +29,15 @@ from pakn.topics import (
     COMMANDS,
     DEAD_LETTERS,
     INTAKE,
+    UNIT_RETENTION_S,
+    unit_topic_name,
 )
 from processors.calendar import OfficeHours, calendar_for_unit, configure_calendars
 from processors.case import CaseState, Decision, open_case
 from processors.clocks import apply_tick, due_entries
 from processors.due_index import DueIndex
+from processors.routing import default_router
+from processors.units import install_hours_resolver
 from processors.workflow import apply_command
 from schemas.codec import DecodeError, get_codec
 
@@ -70,6 +74,8 @@ configure_calendars(
     else None,
     public_holidays=settings.calendar_public_holidays,
 )
+install_hours_resolver()  # units with office hours of their own count deadlines in them
+router = default_router()
 app = create_app(settings)
 codec = get_codec()
 
@@ -90,6 +96,25 @@ cases = app.Table(
     help="Authoritative case state by case id (processors.case.CaseState as a dict).",
 )
 due = DueIndex()  # this worker's open clocks, by due instant
+_unit_topics: dict[str, faust.TopicT] = {}
+
+
+async def unit_topic(code: str) -> faust.TopicT:
+    """The per-unit work stream `<prefix>unit.<code>`, declared on first use (1 partition: the
+    unit's events in order)."""
+    topic = _unit_topics.get(code)
+    if topic is None:
+        topic = app.topic(
+            unit_topic_name(settings, code),
+            key_type=bytes,
+            value_type=bytes,
+            partitions=1,
+            retention=UNIT_RETENTION_S,
+            deleting=True,
+        )
+        await topic.maybe_declare()
+        _unit_topics[code] = topic
+    return topic
 
 
 async def _dead_letter(event: faust.EventT, reason: str, detail: str) -> None:
@@ -113,21 +138,35 @@ def _load(case_id: str) -> CaseState | None:
     return CaseState.from_dict(stored) if stored else None
 
 
-async def _publish(case_id: str, d: Decision, raw: bytes | None = None) -> None:
-    """Store the decision's state, then emit its events, result and snapshot."""
+async def _publish(
+    case_id: str, d: Decision, raw: bytes | None = None, before_unit: str | None = None
+) -> None:
+    """Store the decision's state, then emit its events, result and snapshot — on the case
+    log and on the work stream of the responsible unit (and of the unit it left, if it moved)."""
     if d.changed and d.state is not None:
         cases[case_id] = d.state.to_dict()  # reassign: in-place edits are not logged
     if d.state is not None:
         due.set(case_id, due_entries(d.state))
     key = case_id.encode()
-    if d.forward and raw is not None:
-        await events_topic.send(key=key, value=raw)
-    for name, record in d.emits:
-        await events_topic.send(key=key, value=codec.encode(name, record))
+    unit = d.state.unit_code if d.state is not None else None
+    headers = {"unit": unit.encode()} if unit else None
+    events = [raw] if d.forward and raw is not None else []
+    events += [codec.encode(name, record) for name, record in d.emits]
+    snapshot = None
+    if d.snapshot and d.state is not None:
+        snapshot = codec.encode("CaseState", d.state.snapshot())
+    for value in events:
+        await events_topic.send(key=key, value=value, headers=headers)
+    if snapshot is not None:
+        await state_topic.send(key=key, value=snapshot, headers=headers)
     if d.result is not None:
         await results_topic.send(key=key, value=codec.encode("CommandResult", d.result))
-    if d.snapshot and d.state is not None:
-        await state_topic.send(key=key, value=codec.encode("CaseState", d.state.snapshot()))
+    work = events + ([snapshot] if snapshot is not None else [])
+    if settings.unit_streams and work:
+        for code in dict.fromkeys(c for c in (before_unit, unit) if c):
+            topic = await unit_topic(code)
+            for value in work:
+                await topic.send(key=key, value=value, headers=headers)
 
 
 async def _each(stream: faust.StreamT[Any], apply: Any) -> None:
@@ -145,7 +184,13 @@ async def _each(stream: faust.StreamT[Any], apply: Any) -> None:
 async def _apply_submission(event: faust.EventT) -> None:
     record = _decode(event, "CaseSubmitted")
     case_id = str(record["envelope"]["case_id"])
-    decision = open_case(_load(case_id), record, calendar_for_unit(record.get("unit_code")))
+    unit = router.route(
+        record["process"],
+        record["category"],
+        commune_code=record["location"].get("commune_code"),
+        unit_code=record.get("unit_code"),
+    ).code
+    decision = open_case(_load(case_id), record, calendar_for_unit(unit), unit_code=unit)
     await _publish(case_id, decision, raw=event.value)
 
 
@@ -153,8 +198,25 @@ async def _apply_command(event: faust.EventT) -> None:
     record = _decode(event, "CaseCommand")
     case_id = str(record["envelope"]["case_id"])
     state = _load(case_id)
-    decision = apply_command(state, record, calendar_for_unit(state.unit_code if state else None))
-    await _publish(case_id, decision)
+    before = state.unit_code if state else None
+    decision = apply_command(
+        state,
+        record,
+        calendar_for_unit(before),
+        check_target=_check_target,
+    )
+    await _publish(case_id, decision, before_unit=before)
+
+
+def _check_target(command: str, unit: str, state: CaseState) -> str | None:
+    """Forwarding and transfer follow the routing rules (processors/routing.py)."""
+    if command == "forward":
+        verdict = router.can_forward(
+            state.unit_code or "", unit, commune_code=state.commune_code, category=state.category
+        )
+    else:
+        verdict = router.can_transfer(state.unit_code or "", unit, category=state.category)
+    return None if verdict else verdict.code
 
 
 async def _apply_tick(event: faust.EventT) -> None:

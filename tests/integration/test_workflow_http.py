@@ -11,13 +11,14 @@ import pytest
 from gateway.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
+from processors.routing import route
 from tests.factories import feedback
 from tests.harness import Proc, wait_for
 from tests.pipeline import post_all, query, wait_gateway
 
 pytestmark = pytest.mark.integration
 
-UNIT, OTHER, DEPT = "00070", "00004", "SXD"
+UNIT, OTHER, DEPT = "00070", "00004", "01-SXD"  # Hoàn Kiếm, Ba Đình, Sở Xây dựng
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256)) * 4 + b"\xff\xd9"
 
 
@@ -172,20 +173,29 @@ def test_an_officer_of_another_unit_and_a_wrong_transition_are_refused(pipeline:
     assert status == 200 and body["status"] == "received"
 
 
-def test_forward_to_a_commune_and_transfer_to_a_department(pipeline: Settings) -> None:
+def test_transfer_to_the_competent_department_and_forward_back_to_the_commune(
+    pipeline: Settings,
+) -> None:
     env = pipeline
     case_id, _ = submit(env, 3)
-    officer = Client(env, "receiving_officer", UNIT)
-    until_open(officer, case_id)
-    ok(officer.command(case_id, "forward", target_unit=OTHER), "forwarded")
-    commune = Client(env, "receiving_officer", OTHER)
+    commune = Client(env, "receiving_officer", UNIT)
+    until_open(commune, case_id)
+    refused(
+        commune.command(case_id, "forward", target_unit=OTHER), 422, "forward_kind_not_allowed"
+    )  # since 2025 a commune has no lower unit
+    refused(
+        commune.command(case_id, "propose_transfer", target_unit="01-SYT"),
+        422,
+        "transfer_target_not_competent",
+    )  # roads are the Department of Construction's
     ok(commune.command(case_id, "propose_transfer", target_unit=DEPT), "transfer_proposed")
-    refused(Client(env, "head", OTHER).command(case_id, "approve_transfer"), 403, "not_your_unit")
+    refused(
+        Client(env, "head", UNIT).command(case_id, "approve_transfer"), 403, "not_your_unit"
+    )  # the receiving department decides
     ok(Client(env, "head", DEPT).command(case_id, "approve_transfer"), "transferred")
-    ok(
-        Client(env, "receiving_officer", DEPT).command(case_id, "assign", assignee="phòng QLĐT"),
-        "assigned",
-    )
+    department = Client(env, "receiving_officer", DEPT)
+    ok(department.command(case_id, "forward", target_unit=UNIT), "forwarded")
+    ok(commune.command(case_id, "assign", assignee="tổ dân phố 5"), "assigned")
 
 
 def test_a_repeat_after_not_satisfied(pipeline: Settings) -> None:
@@ -235,7 +245,8 @@ def test_every_process_reaches_a_published_result(pipeline: Settings, process: s
             "tax_code": "0101234567",
         }
     case_id, _ = submit(env, 5, **extra)
-    head = Client(env, "head", UNIT)
+    unit = route(process, "road_damage", commune_code=UNIT, unit_code=UNIT).code
+    head = Client(env, "head", unit)
     until_open(head, case_id)  # step 1: the head checks and receives
     ok(head.command(case_id, "assign", assignee="phòng chuyên môn"), "assigned")  # step 2
     photo = head.upload(b"%PDF-1.4 reply letter", "application/pdf")
