@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     sla_policy: str = Field(
         "", description="SLA policy file replacing the shipped one; read by processors/sla.py."
     )
+    oversight_late_share: float = Field(
+        0.30, description="Flag a unit whose month has more than this share of late items."
+    )
+    oversight_repeat_not_satisfied: int = Field(
+        5, description="Flag a unit with this many repeats rated not satisfied in a month."
+    )
     unit_streams: bool = Field(
         True, description="Also publish each case's events on its unit's work stream."
     )

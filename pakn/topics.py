@@ -56,6 +56,27 @@ CLOCK_TICKS = TopicSpec(
     "agent that owns the case. 1 day.",
     config={"cleanup.policy": "delete", "retention.ms": str(DAY_MS)},
 )
+UNIT_FACTS = TopicSpec(
+    "tallies.facts",
+    key="unit code",
+    values=("UnitFacts",),
+    doc="Internal repartition by unit: each case's facts for a unit's monthly figures. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+UNIT_TALLIES = TopicSpec(
+    "oversight.tallies",
+    key="unit code/month",
+    values=("UnitMonthTally",),
+    doc="Each unit's monthly figures, compacted: the latest value is the figure.",
+    config={"cleanup.policy": "compact", "min.compaction.lag.ms": str(60_000)},
+)
+OVERSIGHT_FLAGS = TopicSpec(
+    "oversight.flags",
+    key="unit code",
+    values=("OversightFlag",),
+    doc="A unit crossed an oversight threshold in a month (once per unit, month, flag). Forever.",
+    config={"cleanup.policy": "delete", "retention.ms": "-1"},
+)
 CASE_EVENTS = TopicSpec(
     "case.events",
     key="case_id",
@@ -94,9 +115,12 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     INTAKE,
     COMMANDS,
     CLOCK_TICKS,
+    UNIT_FACTS,
     CASE_EVENTS,
     CASE_STATE,
     COMMAND_RESULTS,
+    UNIT_TALLIES,
+    OVERSIGHT_FLAGS,
     DEAD_LETTERS,
 )
 

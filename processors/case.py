@@ -78,6 +78,9 @@ class CaseState:
     rating: str | None = None
     published_at_ms: int | None = None
     repeat_count: int = 0  # reopened by the sender as not satisfied
+    ratings: list[str] = field(default_factory=list)  # every rating, in order
+    past_stages: list[dict[str, Any]] = field(default_factory=list)  # earlier handling rounds
+    tally_units: list[str] = field(default_factory=list)  # units this case counted for
     round: int = 0  # handling rounds: a reopened case clocks its stages again
     # input id -> {"emits": [[type, record], ...], "result": record|None} of the last inputs
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -233,6 +236,7 @@ def sla_alert(state: CaseState, clock: StageClock, kind: str, at: datetime) -> E
 def raise_alerts(state: CaseState, stage: str, kinds: tuple[str, ...], at: datetime) -> list[Emit]:
     """Mark the stage warned/breached (each once); a breach implies its warning."""
     entry = state.stages[stage]
+    entry.setdefault("unit", state.unit_code)  # lateness belongs to the unit responsible then
     clock = StageClock.from_dict(entry["clock"])
     out: list[Emit] = []
     if ("warning" in kinds or "breached" in kinds) and not entry["warned"]:
@@ -248,6 +252,7 @@ def complete_stage(state: CaseState, stage: str, at: datetime, calendar: Calenda
     """End a stage at ``at``: on time or late is decided from the instant itself, so a late
     completion is a breach even if no timer fired yet."""
     entry = state.stages[stage]
+    entry.setdefault("unit", state.unit_code)  # the unit that completed the stage answers for it
     clock = StageClock.from_dict(entry["clock"])
     outcome = clock.complete(at, calendar)
     entry["outcome"] = {

@@ -423,6 +423,7 @@ def _rate(c: _Ctx) -> list[Emit]:
     if rating not in RATINGS:
         raise Refused("invalid_rating")
     c.s.rating = rating
+    c.s.ratings = [*c.s.ratings, rating]
     c.s.status = "closed" if rating == "satisfied" else "rated_unsatisfied"
     return []
 
@@ -433,12 +434,15 @@ def _reopen(c: _Ctx) -> list[Emit]:
     s.repeat_count += 1
     s.round += 1
     s.result, s.rating, s.published_at_ms, s.assignee = None, None, None, None
-    for stage in ("assign", "handle"):
-        s.stages.pop(stage, None)
+    s.past_stages = [
+        *s.past_stages,
+        {k: s.stages.pop(k) for k in ("assign", "handle") if k in s.stages},
+    ]
     return [c.start("assign", None), c.start("handle", s.level or "normal")]
 
 
 def _withdraw(c: _Ctx) -> list[Emit]:
+    c.s.pending_transfer = c.s.pending_extension = c.s.resume_status = None
     for entry in c.s.stages.values():
         if entry["outcome"] is None:
             entry["outcome"] = {

@@ -34,6 +34,9 @@ MESSAGE_TYPES = (
     "SlaAlert",
     "CaseState",
     "ClockTick",
+    "UnitFacts",
+    "UnitMonthTally",
+    "OversightFlag",
     "DeadLetter",
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +22,19 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from pakn.deadletters import dead_letter
 from pakn.logs import setup_logging
 from pakn.settings import Settings
-from pakn.topics import CASE_EVENTS, CASE_STATE, DEAD_LETTERS
+from pakn.topics import CASE_EVENTS, CASE_STATE, DEAD_LETTERS, OVERSIGHT_FLAGS, UNIT_TALLIES
 from schemas.codec import DecodeError, get_codec
 from sinks.connection import clickhouse
-from sinks.rows import CASE_COLUMNS, CASE_EVENT_COLUMNS, case_event_row, case_row
+from sinks.rows import (
+    CASE_COLUMNS,
+    CASE_EVENT_COLUMNS,
+    FLAG_COLUMNS,
+    TALLY_COLUMNS,
+    case_event_row,
+    case_row,
+    flag_row,
+    tally_row,
+)
 
 log = logging.getLogger("sink")
 CONSUMER_NAME = "sink-clickhouse"
@@ -48,15 +58,41 @@ class Batch:
         self.offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where the messages of one topic go: a table, its columns, and the row of a record."""
+
+    table: str
+    message: str | None  # the only message type accepted (None: any case event)
+    columns: tuple[str, ...]
+    row: Callable[[dict[str, Any], Message], tuple[Any, ...]]
+
+
+def routes(settings: Settings) -> dict[str, Route]:
+    return {
+        CASE_EVENTS.name(settings): Route(
+            "case_events",
+            None,
+            CASE_EVENT_COLUMNS,
+            lambda rec, msg: case_event_row(rec, msg.topic(), msg.partition(), msg.offset()),
+        ),
+        CASE_STATE.name(settings): Route(
+            "cases", "CaseState", CASE_COLUMNS, lambda rec, _: case_row(rec)
+        ),
+        UNIT_TALLIES.name(settings): Route(
+            "unit_month_tallies", "UnitMonthTally", TALLY_COLUMNS, lambda rec, _: tally_row(rec)
+        ),
+        OVERSIGHT_FLAGS.name(settings): Route(
+            "oversight_flags", "OversightFlag", FLAG_COLUMNS, lambda rec, _: flag_row(rec)
+        ),
+    }
+
+
 class ClickHouseSink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.tables = {
-            "case_events": f"{settings.clickhouse_database}.case_events",
-            "cases": f"{settings.clickhouse_database}.cases",
-        }
-        self._events_topic = CASE_EVENTS.name(settings)
-        self._state_topic = CASE_STATE.name(settings)
+        self.routes = routes(settings)
+        self.columns = {r.table: r.columns for r in self.routes.values()}
         self._dlq_topic = DEAD_LETTERS.name(settings)
         self.consumer = Consumer(
             {
@@ -82,14 +118,10 @@ class ClickHouseSink:
         topic, value = msg.topic(), msg.value()
         try:
             name, record = self.codec.decode(value)
-            if topic == self._state_topic and name == "CaseState":
-                self.batch.add("cases", case_row(record))
-            elif topic == self._events_topic and "envelope" in record:
-                self.batch.add(
-                    "case_events", case_event_row(record, topic, msg.partition(), msg.offset())
-                )
-            else:
+            route = self.routes[topic]
+            if name != route.message and not (route.message is None and "envelope" in record):
                 raise DecodeError("invalid_event", f"{name} does not belong on {topic}")
+            self.batch.add(route.table, route.row(record, msg))
         except (DecodeError, KeyError, TypeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, DecodeError) else "invalid_event"
             log.warning(
@@ -161,12 +193,11 @@ class ClickHouseSink:
         )
 
     def _write(self, b: Batch) -> None:
+        db = self.settings.clickhouse_database
         for table, rows in b.rows.items():
             if rows:
-                cols = CASE_EVENT_COLUMNS if table == "case_events" else CASE_COLUMNS
-                self.client.execute(
-                    f"INSERT INTO {self.tables[table]} ({', '.join(cols)}) VALUES", rows
-                )
+                cols = ", ".join(self.columns[table])
+                self.client.execute(f"INSERT INTO {db}.{table} ({cols}) VALUES", rows)
                 b.rows[table] = []  # written: a retry of the batch does not write it again
 
     def _sleep_serving(self, seconds: float) -> None:
@@ -193,7 +224,7 @@ class ClickHouseSink:
         self.batch = Batch()
 
     def run(self) -> None:
-        self.consumer.subscribe([self._events_topic, self._state_topic], on_revoke=self._on_revoke)
+        self.consumer.subscribe(list(self.routes), on_revoke=self._on_revoke)
         try:
             while self.running:
                 for msg in self.consumer.consume(num_messages=2000, timeout=0.1):

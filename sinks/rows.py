@@ -118,3 +118,61 @@ def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
         state["rating"] or "",
         _dt(state["published_at"]),
     )
+
+
+TALLY_COLUMNS = (
+    "unit_code",
+    "month",
+    "version",
+    "received",
+    "receive_late",
+    "assign_late",
+    "handle_on_time",
+    "handle_late",
+    "extended",
+    "rejected",
+    "satisfied",
+    "not_satisfied",
+    "repeats",
+    "repeats_not_satisfied",
+    "late_items",
+    "late_share",
+    "flags",
+    "updated_at",
+)
+FLAG_COLUMNS = ("unit_code", "month", "flag", "value", "threshold", "raised_at", "event_id")
+
+
+def tally_row(t: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        t["unit_code"],
+        t["month"],
+        t["version"],
+        t["received"],
+        t["receive_late"],
+        t["assign_late"],
+        t["handle_on_time"],
+        t["handle_late"],
+        t["extended"],
+        t["rejected"],
+        t["satisfied"],
+        t["not_satisfied"],
+        t["repeat"],
+        t["repeat_not_satisfied"],
+        t["late"],
+        t["late_share"],
+        t["flags"],
+        _dt(t["updated_at"]),
+    )
+
+
+def flag_row(f: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        f["unit_code"],
+        f["month"],
+        f["flag"],
+        f["value"],
+        f["threshold"],
+        _dt(f["raised_at"]),
+        f["event_id"],
+    )

@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import time
+import uuid
 from typing import Any
 
 import faust
@@ -29,7 +30,10 @@ from pakn.topics import (
     COMMANDS,
     DEAD_LETTERS,
     INTAKE,
+    OVERSIGHT_FLAGS,
+    UNIT_FACTS,
     UNIT_RETENTION_S,
+    UNIT_TALLIES,
     unit_topic_name,
 )
 from processors.calendar import OfficeHours, calendar_for_unit, configure_calendars
@@ -37,11 +41,20 @@ from processors.case import CaseState, Decision, open_case
 from processors.clocks import apply_tick, due_entries
 from processors.due_index import DueIndex
 from processors.routing import default_router
+from processors.tallies import (
+    Thresholds,
+    apply_facts,
+    facts_messages,
+    flag_threshold,
+    flag_value,
+    late_share,
+)
 from processors.units import install_hours_resolver
 from processors.workflow import apply_command
 from schemas.codec import DecodeError, get_codec
 
 log = logging.getLogger("worker")
+FLAGS_NS = uuid.UUID("c0a8e3f2-7d41-4b6a-9e55-3f1d2b8a6c07")
 CONSUMER_NAME = "worker"
 
 
@@ -86,6 +99,10 @@ events_topic = app.topic(CASE_EVENTS.name(settings), key_type=bytes, value_type=
 state_topic = app.topic(CASE_STATE.name(settings), key_type=bytes, value_type=bytes)
 results_topic = app.topic(COMMAND_RESULTS.name(settings), key_type=bytes, value_type=bytes)
 dlq_topic = app.topic(DEAD_LETTERS.name(settings), key_type=bytes, value_type=bytes)
+facts_topic = app.topic(UNIT_FACTS.name(settings), key_type=bytes, value_type=bytes)
+tallies_topic = app.topic(UNIT_TALLIES.name(settings), key_type=bytes, value_type=bytes)
+flags_topic = app.topic(OVERSIGHT_FLAGS.name(settings), key_type=bytes, value_type=bytes)
+thresholds = Thresholds(settings.oversight_late_share, settings.oversight_repeat_not_satisfied)
 
 # Authoritative case state, keyed by case id; the three input topics are co-partitioned by it.
 cases = app.Table(
@@ -94,6 +111,13 @@ cases = app.Table(
     # No key/value *types*: faust would try Model.from_data on them; JSON gives str and dict.
     schema=faust.Schema(key_serializer="json", value_serializer="json"),
     help="Authoritative case state by case id (processors.case.CaseState as a dict).",
+)
+# Unit-month figures, keyed "unit/month"; fed by the facts topic, which is keyed by unit.
+tallies = app.Table(
+    "unit-month-tallies",
+    default=None,
+    schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    help="processors.tallies: each case's latest facts and the counts of a unit's month.",
 )
 due = DueIndex()  # this worker's open clocks, by due instant
 _unit_topics: dict[str, faust.TopicT] = {}
@@ -143,6 +167,7 @@ async def _publish(
 ) -> None:
     """Store the decision's state, then emit its events, result and snapshot — on the case
     log and on the work stream of the responsible unit (and of the unit it left, if it moved)."""
+    facts = facts_messages(d.state) if d.changed and d.state is not None else []
     if d.changed and d.state is not None:
         cases[case_id] = d.state.to_dict()  # reassign: in-place edits are not logged
     if d.state is not None:
@@ -161,6 +186,15 @@ async def _publish(
         await state_topic.send(key=key, value=snapshot, headers=headers)
     if d.result is not None:
         await results_topic.send(key=key, value=codec.encode("CommandResult", d.result))
+    for unit_code, month, mask, version in facts:  # repartition by unit for the tallies
+        record = {
+            "unit_code": unit_code,
+            "month": month,
+            "case_id": case_id,
+            "mask": mask,
+            "version": version,
+        }
+        await facts_topic.send(key=unit_code.encode(), value=codec.encode("UnitFacts", record))
     work = events + ([snapshot] if snapshot is not None else [])
     if settings.unit_streams and work:
         for code in dict.fromkeys(c for c in (before_unit, unit) if c):
@@ -238,6 +272,53 @@ async def commands(stream: faust.StreamT[Any]) -> None:
 @app.agent(ticks_topic)
 async def ticks(stream: faust.StreamT[Any]) -> None:
     await _each(stream, _apply_tick)
+
+
+async def _apply_facts(event: faust.EventT) -> None:
+    f = _decode(event, "UnitFacts")
+    key = f"{f['unit_code']}/{f['month']}"
+    tally, changed, raised = apply_facts(
+        tallies.get(key),
+        f["unit_code"],
+        f["month"],
+        str(f["case_id"]),
+        f["mask"],
+        f["version"],
+        thresholds,
+    )
+    if changed:
+        tallies[key] = tally
+    # Unchanged (a redelivery): publish the same figures and flags again; consumers dedup.
+    now = int(time.time() * 1000)
+    counts = tally["counts"]
+    snapshot = {
+        "unit_code": tally["unit"],
+        "month": tally["month"],
+        "version": tally["version"],
+        **counts,
+        "late_share": late_share(counts),
+        "flags": tally["flags"],
+        "updated_at": now,
+    }
+    await tallies_topic.send(key=key.encode(), value=codec.encode("UnitMonthTally", snapshot))
+    for flag in raised if changed else tally["flags"]:
+        record = {
+            "event_id": str(uuid.uuid5(FLAGS_NS, f"{key}/{flag}")),
+            "unit_code": tally["unit"],
+            "month": tally["month"],
+            "flag": flag,
+            "value": flag_value(flag, counts),
+            "threshold": flag_threshold(flag, thresholds),
+            "raised_at": now,
+        }
+        await flags_topic.send(
+            key=tally["unit"].encode(), value=codec.encode("OversightFlag", record)
+        )
+
+
+@app.agent(facts_topic)
+async def unit_tallies(stream: faust.StreamT[Any]) -> None:
+    await _each(stream, _apply_facts)
 
 
 @app.on_rebalance_complete.connect

@@ -141,3 +141,20 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     rep = yield
     setattr(item, f"rep_{rep.when}", rep)
     return rep
+
+
+SECONDS_POLICY = Path(__file__).resolve().parent / "data" / "sla_policy_seconds.json"
+
+
+@pytest.fixture
+def clock_env(env: Settings) -> Settings:
+    """Second-scale SLA policy (receive: 20 s, warning at 50 %) on a 24/7 calendar, so clock
+    tests do not depend on the hour and day they run."""
+    return env.model_copy(
+        update={
+            "sla_policy": str(SECONDS_POLICY),
+            "calendar_office_hours": '{"mon-sun": "00:00-24:00"}',
+            "calendar_public_holidays": False,
+            "sla_tick_interval_s": 0.2,
+        }
+    )

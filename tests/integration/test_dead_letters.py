@@ -40,10 +40,12 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_processing_continues(
     wait_for(lambda: len(parked()) >= 3, 30, "three dead letters")
     letters = [get_codec().decode(m.value())[1] for m in parked()]
     by_source = sorted((d["source_topic"], d["reason"], d["consumer"]) for d in letters)
-    assert by_source == sorted([
-        (INTAKE.name(env), "bad_magic", "worker"),
-        (INTAKE.name(env), "unknown_schema", "worker"),
-        (CASE_EVENTS.name(env), "bad_magic", "sink-clickhouse"),
-    ])
+    assert by_source == sorted(
+        [
+            (INTAKE.name(env), "bad_magic", "worker"),
+            (INTAKE.name(env), "unknown_schema", "worker"),
+            (CASE_EVENTS.name(env), "bad_magic", "sink-clickhouse"),
+        ]
+    )
     assert {d["value"] for d in letters} == {v for vs in poison.values() for v in vs}
     assert procs["worker"].alive and procs["sink"].alive

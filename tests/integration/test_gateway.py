@@ -32,9 +32,7 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-async def _multipart(
-    url: str, body: dict, files: list[tuple[str, bytes]]
-) -> tuple[int, dict]:
+async def _multipart(url: str, body: dict, files: list[tuple[str, bytes]]) -> tuple[int, dict]:
     form = aiohttp.FormData()
     form.add_field("submission", json.dumps(body), content_type="application/json")
     for i, (ctype, data) in enumerate(files):
@@ -69,8 +67,9 @@ def test_media_refusals_have_their_codes_and_publish_nothing(env: Settings, gate
     too_many = run(_multipart(gateway, feedback(3), [("image/jpeg", JPEG)] * 11))
     assert too_many[0] == 413 and too_many[1]["error"]["code"] == "too_many_files"
     status, _, raw = run(
-        _request("POST", f"{gateway}/v1/feedback", data=b"x",
-                 headers={"Content-Type": "text/plain"})
+        _request(
+            "POST", f"{gateway}/v1/feedback", data=b"x", headers={"Content-Type": "text/plain"}
+        )
     )
     assert status == 415 and json.loads(raw)["error"]["message"]["vi"]
     assert topic_count(env, INTAKE.name(env)) == 0
@@ -79,8 +78,9 @@ def test_media_refusals_have_their_codes_and_publish_nothing(env: Settings, gate
 def test_too_large_body_is_413(env: Settings, gateway: str) -> None:
     big = json.dumps(feedback(4, description="x" * (env.gateway_max_body_bytes + 10)))
     status, _, raw = run(
-        _request("POST", f"{gateway}/v1/feedback", data=big,
-                 headers={"Content-Type": "application/json"})
+        _request(
+            "POST", f"{gateway}/v1/feedback", data=big, headers={"Content-Type": "application/json"}
+        )
     )
     assert status == 413 and json.loads(raw)["error"]["code"] == "payload_too_large"
 
@@ -92,8 +92,7 @@ def test_retry_with_the_same_idempotency_key_names_the_same_case(gateway: str) -
         out = []
         async with aiohttp.ClientSession() as s:
             for _ in range(2):
-                async with s.post(f"{gateway}/v1/feedback", json=feedback(5),
-                                  headers=headers) as r:
+                async with s.post(f"{gateway}/v1/feedback", json=feedback(5), headers=headers) as r:
                     assert r.status == 202
                     out.append(await r.json())
         return out
@@ -108,8 +107,11 @@ def test_operator_routes_answer(gateway: str) -> None:
     assert status == 200 and "/v1/feedback" in doc["paths"]
     assert "FieldFeedbackIn" in doc["components"]["schemas"]
     status, _, raw = run(_request("GET", f"{gateway}/readyz"))
-    assert status == 200 and json.loads(raw) == {"status": "ready", "kafka": True,
-                                                 "clickhouse": True}
+    assert status == 200 and json.loads(raw) == {
+        "status": "ready",
+        "kafka": True,
+        "clickhouse": True,
+    }
     run(_request("POST", f"{gateway}/v1/feedback", json=[]))
     status, _, raw = run(_request("GET", f"{gateway}/metrics"))
     assert status == 200 and b"pakn_gateway_responses_total" in raw

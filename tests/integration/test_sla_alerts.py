@@ -23,20 +23,6 @@ from tests.pipeline import post_all, query, topic_messages, wait_gateway
 
 pytestmark = pytest.mark.integration
 
-POLICY = Path(__file__).resolve().parents[1] / "data" / "sla_policy_seconds.json"
-
-
-@pytest.fixture
-def clock_env(env: Settings) -> Settings:
-    return env.model_copy(
-        update={
-            "sla_policy": str(POLICY),
-            "calendar_office_hours": '{"mon-sun": "00:00-24:00"}',
-            "calendar_public_holidays": False,
-            "sla_tick_interval_s": 0.2,
-        }
-    )
-
 
 def receive_command(case_id: str) -> bytes:
     return get_codec().encode("CaseCommand", command_record(case_id, "receive", level="normal"))

@@ -203,7 +203,13 @@ def test_a_head_can_do_everything_the_officers_of_their_unit_can() -> None:
 def test_receiving_officers_receive_reject_assign_forward_and_propose_transfers() -> None:
     mine = {a for a, rule in RULES.items() if R in rule.roles}
     assert mine == {
-        "receive", "reject", "assign", "forward", "propose_transfer", "classify", "upload_media"
+        "receive",
+        "reject",
+        "assign",
+        "forward",
+        "propose_transfer",
+        "classify",
+        "upload_media",
     }
 
 
