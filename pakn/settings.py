@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     oversight_repeat_not_satisfied: int = Field(
         5, description="Flag a unit with this many repeats rated not satisfied in a month."
     )
+    month_close_check_s: float = Field(
+        300.0, description="How often workers look for unit-months that ended (close reports)."
+    )
     unit_streams: bool = Field(
         True, description="Also publish each case's events on its unit's work stream."
     )
@@ -145,6 +148,14 @@ class Settings(BaseSettings):
         30.0, description="Clock skew tolerated on a token's exp, nbf and iat (seconds)."
     )
     # --- end of agency authentication ------------------------------------------------------
+
+    # --- Open311 GeoReport v2 (gateway/open311.py, docs/open311.md) -------------------------
+    open311_api_keys: str = Field(
+        "",
+        description="API keys of Open311 clients (POST requests), comma-separated, each "
+        "'name:key' or 'key'. Empty: one development key in <home>/secrets/open311_api_key.",
+    )
+    # --- end of Open311 ---------------------------------------------------------------------
 
     log_level: str = Field("INFO", description="Log level of every process.")
 

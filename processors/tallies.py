@@ -157,3 +157,18 @@ def flag_value(flag: str, counts: dict[str, int]) -> float:
 
 def flag_threshold(flag: str, th: Thresholds) -> float:
     return th.late_share if flag == "late_share" else float(th.repeat_not_satisfied)
+
+
+def close_month(
+    tally: dict[str, Any], thresholds: Thresholds
+) -> tuple[dict[str, Any], bool, list[str]]:
+    """The month is over: mark the tally final (once) and raise any flag still due."""
+    if tally["closed"]:
+        return tally, False, []
+    raised = [f for f in flags_of(tally["counts"], thresholds) if f not in tally["flags"]]
+    t = {**tally, "closed": True, "flags": tally["flags"] + raised, "version": tally["version"] + 1}
+    return t, True, raised
+
+
+def current_month(now_ms: int) -> str:
+    return month_of(now_ms)

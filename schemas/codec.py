@@ -35,6 +35,7 @@ MESSAGE_TYPES = (
     "CaseState",
     "ClockTick",
     "UnitFacts",
+    "MonthClose",
     "UnitMonthTally",
     "OversightFlag",
     "DeadLetter",

@@ -138,6 +138,7 @@ TALLY_COLUMNS = (
     "late_items",
     "late_share",
     "flags",
+    "final",
     "updated_at",
 )
 FLAG_COLUMNS = ("unit_code", "month", "flag", "value", "threshold", "raised_at", "event_id")
@@ -162,6 +163,7 @@ def tally_row(t: dict[str, Any]) -> tuple[Any, ...]:
         t["late"],
         t["late_share"],
         t["flags"],
+        int(t["final"]),
         _dt(t["updated_at"]),
     )
 

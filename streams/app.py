@@ -44,6 +44,8 @@ from processors.routing import default_router
 from processors.tallies import (
     Thresholds,
     apply_facts,
+    close_month,
+    current_month,
     facts_messages,
     flag_threshold,
     flag_value,
@@ -275,17 +277,25 @@ async def ticks(stream: faust.StreamT[Any]) -> None:
 
 
 async def _apply_facts(event: faust.EventT) -> None:
-    f = _decode(event, "UnitFacts")
+    name, f = codec.decode(event.value)
     key = f"{f['unit_code']}/{f['month']}"
-    tally, changed, raised = apply_facts(
-        tallies.get(key),
-        f["unit_code"],
-        f["month"],
-        str(f["case_id"]),
-        f["mask"],
-        f["version"],
-        thresholds,
-    )
+    if name == "MonthClose":
+        stored = tallies.get(key)
+        if stored is None:
+            return
+        tally, changed, raised = close_month(stored, thresholds)
+    elif name == "UnitFacts":
+        tally, changed, raised = apply_facts(
+            tallies.get(key),
+            f["unit_code"],
+            f["month"],
+            str(f["case_id"]),
+            f["mask"],
+            f["version"],
+            thresholds,
+        )
+    else:
+        raise DecodeError("invalid_event", f"{name} does not belong on {event.message.topic}")
     if changed:
         tallies[key] = tally
     # Unchanged (a redelivery): publish the same figures and flags again; consumers dedup.
@@ -298,6 +308,7 @@ async def _apply_facts(event: faust.EventT) -> None:
         **counts,
         "late_share": late_share(counts),
         "flags": tally["flags"],
+        "final": tally["closed"],
         "updated_at": now,
     }
     await tallies_topic.send(key=key.encode(), value=codec.encode("UnitMonthTally", snapshot))
@@ -347,6 +358,22 @@ async def emit_due_ticks() -> None:
     for at_ms, case_id, stage, kind in due.pop_due(int(time.time() * 1000)):
         tick = {"case_id": case_id, "stage": stage, "kind": kind, "at": at_ms}
         await ticks_topic.send(key=case_id.encode(), value=codec.encode("ClockTick", tick))
+
+
+@app.timer(interval=settings.month_close_check_s)
+async def close_past_months() -> None:
+    """Month-close reports: ask the tally agent to close each local unit-month that ended.
+    (A timer reads tables but never writes them.)"""
+    if app.rebalancing:
+        return
+    this_month = current_month(int(time.time() * 1000))
+    for key, tally in list(tallies.items()):
+        if tally["month"] < this_month and not tally["closed"]:
+            record = {"unit_code": tally["unit"], "month": tally["month"]}
+            await facts_topic.send(
+                key=tally["unit"].encode(), value=codec.encode("MonthClose", record)
+            )
+            log.info("closing month", extra={"tally": key})
 
 
 def run_worker(settings: Settings) -> None:

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS {db}.unit_month_tallies
     late_items UInt32,
     late_share Float64,
     flags Array(String),
+    final UInt8,
     updated_at DateTime('Asia/Ho_Chi_Minh')
 )
 ENGINE = ReplacingMergeTree(version)

@@ -31,3 +31,21 @@ def test_every_case_event_type_becomes_a_row() -> None:
         _, decoded = codec.decode(codec.encode(name, rec))
         row = dict(zip(CASE_EVENT_COLUMNS, case_event_row(decoded, "t", 0, 1), strict=True))
         assert isinstance(row["event_id"], _uuid.UUID | str) and json.loads(row["payload"])
+
+
+def test_tally_rows_fit_their_columns() -> None:
+    from processors.tallies import FACTS
+    from sinks.rows import TALLY_COLUMNS, tally_row
+
+    record = {
+        "unit_code": "00070",
+        "month": "2026-03",
+        "version": 3,
+        **dict.fromkeys(FACTS, 1),
+        "late_share": 0.5,
+        "flags": ["late_share"],
+        "final": True,
+        "updated_at": 0,
+    }
+    row = dict(zip(TALLY_COLUMNS, tally_row(record), strict=True))
+    assert row["final"] == 1 and row["late_items"] == 1 and row["repeats"] == 1

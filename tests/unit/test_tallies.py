@@ -110,3 +110,14 @@ def test_any_order_with_redeliveries_ends_at_the_latest_facts_of_each_case(ups, 
         return
     assert {c: v for c, (_, v) in t["cases"].items()} == latest
     assert t["counts"] == counts_of({c: [mask_of(c, v), v] for c, v in latest.items()})
+
+
+def test_closing_a_month_marks_it_final_once_and_raises_what_is_still_due() -> None:
+    from processors.tallies import close_month
+
+    t, _, _ = apply_facts(None, "u", "2026-03", "c1", BIT["received"] | BIT["late"], 1, TH)
+    t["flags"] = []  # as if the flag had not been raised during the month
+    closed, changed, raised = close_month(t, TH)
+    assert changed and closed["closed"] and raised == ["late_share"]
+    again, changed, raised = close_month(closed, TH)
+    assert not changed and raised == [] and again is closed
