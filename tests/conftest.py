@@ -158,3 +158,17 @@ def clock_env(env: Settings) -> Settings:
             "sla_tick_interval_s": 0.2,
         }
     )
+
+
+@pytest.fixture
+def clock_procs(clock_env: Settings, tmp_path: Path) -> Iterator[dict[str, Proc]]:
+    """gateway, worker and sink on the clock-test settings, started; stopped after the test."""
+    from tests.pipeline import wait_gateway
+
+    running = {n: Proc(n, clock_env, tmp_path).start() for n in ("gateway", "worker", "sink")}
+    try:
+        wait_gateway(clock_env, running["gateway"])
+        yield running
+    finally:
+        for p in running.values():
+            p.stop()

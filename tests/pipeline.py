@@ -148,3 +148,37 @@ def visible_cases(settings: Settings) -> dict[str, int]:
         "WHERE event_type = 'case_submitted' GROUP BY case_id",
     )
     return dict(rows)
+
+
+def wait_cases_open(
+    settings: Settings, case_ids: set[str] | list[str], timeout: float = 30
+) -> None:
+    """Until the worker has opened these cases (their state is on the case.state topic)."""
+    from pakn.topics import CASE_STATE
+
+    want = {c.encode() for c in case_ids}
+    wait_for(
+        lambda: want <= {m.key() for m in topic_messages(settings, CASE_STATE.name(settings))},
+        timeout,
+        "the cases to open",
+        every=0.2,
+    )
+
+
+def send_commands(settings: Settings, records: list[dict[str, Any]]) -> None:
+    """Produce CaseCommand records as an agency system would (murmur2, like faust)."""
+    from confluent_kafka import Producer
+
+    from gateway.publisher import producer_config
+    from pakn.topics import COMMANDS
+    from schemas.codec import get_codec
+
+    producer = Producer(producer_config(settings.kafka_bootstrap))
+    for rec in records:
+        case_id = str(rec["envelope"]["case_id"])
+        producer.produce(
+            COMMANDS.name(settings),
+            key=case_id.encode(),
+            value=get_codec().encode("CaseCommand", rec),
+        )
+    assert producer.flush(10) == 0

@@ -7,25 +7,17 @@ independent of the hour and day it runs.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
 
-from gateway.publisher import producer_config
 from pakn.settings import Settings
-from pakn.topics import CASE_EVENTS, CASE_STATE, COMMANDS
+from pakn.topics import CASE_EVENTS
 from schemas.codec import get_codec
 from tests.factories import command_record, feedback
 from tests.harness import Proc, wait_for
-from tests.pipeline import post_all, query, topic_messages, wait_gateway
+from tests.pipeline import post_all, query, send_commands, topic_messages, wait_cases_open
 
 pytestmark = pytest.mark.integration
-
-
-def receive_command(case_id: str) -> bytes:
-    return get_codec().encode("CaseCommand", command_record(case_id, "receive", level="normal"))
 
 
 def alerts(settings: Settings) -> list[tuple[str, str, str]]:
@@ -40,71 +32,56 @@ def alerts(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def test_late_stages_warn_once_and_breach_once_even_across_a_worker_crash(
-    clock_env: Settings, tmp_path: Path
+    clock_env: Settings, clock_procs: dict[str, Proc]
 ) -> None:
     env = clock_env
-    procs = {n: Proc(n, env, tmp_path).start() for n in ("gateway", "worker", "sink")}
-    try:
-        wait_gateway(env, procs["gateway"])
-        posted = post_all(env, [feedback(i) for i in range(20)])
-        assert [p.status for p in posted] == [202] * 20
-        ids = [p.body["case_id"] for p in posted]
-        late, in_time = set(ids[:10]), set(ids[10:])
+    posted = post_all(env, [feedback(i) for i in range(20)])
+    assert [p.status for p in posted] == [202] * 20
+    ids = [p.body["case_id"] for p in posted]
+    late, in_time = set(ids[:10]), set(ids[10:])
 
-        # officers receive half the cases as soon as they see them: on time
-        def opened() -> set[str]:
-            return {m.key().decode() for m in topic_messages(env, CASE_STATE.name(env))}
+    # officers receive half the cases as soon as they see them: on time
+    wait_cases_open(env, in_time)
+    send_commands(env, [command_record(c, "receive", level="normal") for c in in_time])
 
-        wait_for(lambda: opened() >= in_time, 30, "the cases to be open", every=0.2)
-        producer = Producer(producer_config(env.kafka_bootstrap))
-        for case_id in in_time:
-            producer.produce(
-                COMMANDS.name(env), key=case_id.encode(), value=receive_command(case_id)
+    def warned() -> set[str]:
+        return {c for c, kind, _ in alerts(env) if kind == "sla_warning"}
+
+    wait_for(lambda: warned() >= late, 60, "the ten warnings", every=0.2)
+    # crash between warning (10 s) and breach (20 s), and come back
+    clock_procs["worker"].kill()
+    crashed_at = time.monotonic()
+    clock_procs["worker"].start()
+
+    def breached() -> set[str]:
+        return {c for c, kind, _ in alerts(env) if kind == "sla_breached"}
+
+    wait_for(lambda: breached() >= late, 90, "the ten breaches", every=0.2)
+    print(f"\nbreaches after the crash: {time.monotonic() - crashed_at:.1f} s")
+
+    found = alerts(env)
+    distinct = {(c, kind): eid for c, kind, eid in found}
+    assert set(distinct) == {(c, k) for c in late for k in ("sla_warning", "sla_breached")}
+    # one event id per (case, kind): redelivered copies, if any, carry the same id
+    assert len({eid for _, _, eid in found}) == 20
+    assert not {c for c, _, _ in found} & in_time
+
+    db = env.clickhouse_database
+
+    def warehouse() -> dict[str, int]:
+        return dict(
+            query(
+                env,
+                f"SELECT event_type, count() FROM {db}.case_events FINAL "
+                "WHERE event_type LIKE 'sla_%' GROUP BY event_type",
             )
-        assert producer.flush(10) == 0
-
-        def warned() -> set[str]:
-            return {c for c, kind, _ in alerts(env) if kind == "sla_warning"}
-
-        wait_for(lambda: warned() >= late, 60, "the ten warnings", every=0.2)
-        # crash between warning (10 s) and breach (20 s), and come back
-        procs["worker"].kill()
-        crashed_at = time.monotonic()
-        procs["worker"].start()
-
-        def breached() -> set[str]:
-            return {c for c, kind, _ in alerts(env) if kind == "sla_breached"}
-
-        wait_for(lambda: breached() >= late, 90, "the ten breaches", every=0.2)
-        print(f"\nbreaches after the crash: {time.monotonic() - crashed_at:.1f} s")
-
-        found = alerts(env)
-        distinct = {(c, kind): eid for c, kind, eid in found}
-        per_case = Counter((c, kind) for (c, kind) in distinct)
-        assert set(per_case) == {(c, k) for c in late for k in ("sla_warning", "sla_breached")}
-        # one event id per (case, kind): redelivered copies, if any, carry the same id
-        assert len({eid for _, _, eid in found}) == 20
-        assert not {c for c, _, _ in found} & in_time
-
-        db = env.clickhouse_database
-
-        def warehouse() -> dict[str, int]:
-            return dict(
-                query(
-                    env,
-                    f"SELECT event_type, count() FROM {db}.case_events FINAL "
-                    "WHERE event_type LIKE 'sla_%' GROUP BY event_type",
-                )
-            )
-
-        wait_for(
-            lambda: warehouse() == {"sla_warning": 10, "sla_breached": 10},
-            30,
-            "the alerts in ClickHouse once each",
         )
-        rows = query(env, f"SELECT toString(case_id), late_stages FROM {db}.cases FINAL")
-        assert {c for c, stages in rows if stages == ["receive"]} == late
-        assert {c for c, stages in rows if stages == []} == in_time
-    finally:
-        for p in procs.values():
-            p.stop()
+
+    wait_for(
+        lambda: warehouse() == {"sla_warning": 10, "sla_breached": 10},
+        30,
+        "the alerts in ClickHouse once each",
+    )
+    rows = query(env, f"SELECT toString(case_id), late_stages FROM {db}.cases FINAL")
+    assert {c for c, stages in rows if stages == ["receive"]} == late
+    assert {c for c, stages in rows if stages == []} == in_time
