@@ -358,3 +358,98 @@ class ApiError(Exception):
         return web.json_response(
             {"error": body}, status=self.status, headers=self.headers, dumps=dumps
         )
+
+
+# Publication, tracking, oversight reads and Open311 (gateway/public.py, gateway/open311.py).
+ERRORS |= {
+    "invalid_query": (
+        400,
+        _m("Tham số tra cứu không hợp lệ.", "Some query parameters are not valid."),
+    ),
+    "invalid_month": (
+        400,
+        _m("Tháng phải có dạng YYYY-MM.", "The month must be given as YYYY-MM."),
+    ),
+    "open311_invalid_api_key": (
+        403,
+        _m("Khoá api_key thiếu hoặc không hợp lệ.", "The api_key is missing or not valid."),
+    ),
+    "open311_invalid_request": (
+        400,
+        _m("Yêu cầu Open311 chưa hợp lệ.", "The Open311 request is not valid."),
+    ),
+}
+
+# Submission integrity (processors/identity.py, processors/wording.py, processors/media_checks.py;
+# docs/integrity.md).
+FIELD_MESSAGES |= {
+    "id_number_unknown_province": Message(
+        "Mã tỉnh (3 số đầu) của số CCCD không tồn tại.",
+        "The province code (first 3 digits) of the identity number does not exist.",
+    ),
+    "id_number_birth_year_in_future": Message(
+        "Năm sinh trong số CCCD nằm ở tương lai.",
+        "The birth year encoded in the identity number is in the future.",
+    ),
+    "id_number_implausible_birth_year": Message(
+        "Năm sinh trong số CCCD không hợp lý (quá 120 tuổi).",
+        "The birth year encoded in the identity number is implausible (over 120 years old).",
+    ),
+    "id_number_under_minimum_age": Message(
+        "Người gửi phải đủ 14 tuổi (theo năm sinh trong số CCCD).",
+        "The sender must be at least 14 (by the birth year in the identity number).",
+    ),
+    "email_invalid_local_part": Message(
+        "Phần tên (trước @) của email không hợp lệ.",
+        "The part of the email address before '@' is not valid.",
+    ),
+    "email_invalid_domain": Message(
+        "Tên miền (sau @) của email không hợp lệ.",
+        "The domain of the email address (after '@') is not valid.",
+    ),
+    "email_invalid_tld": Message(
+        "Đuôi tên miền của email không hợp lệ.",
+        "The top-level domain of the email address is not valid.",
+    ),
+    "tax_code_bad_check_digit": Message(
+        "Mã số thuế sai chữ số kiểm tra (số thứ 10).",
+        "The tax code's check digit (10th digit) is wrong.",
+    ),
+    "tax_code_invalid_serial": Message(
+        "Mã số thuế không hợp lệ (số thứ 3 đến 9 không được đều bằng 0).",
+        "The tax code is not valid (digits 3 to 9 cannot all be zero).",
+    ),
+    "tax_code_invalid_branch": Message(
+        "Mã đơn vị phụ thuộc (3 số sau dấu '-') phải từ 001 đến 999.",
+        "The branch suffix (3 digits after '-') must be 001 to 999.",
+    ),
+    "offensive_wording": Message(
+        "Nội dung có từ ngữ thô tục, xúc phạm; vui lòng sửa lại.",
+        "The text contains offensive or vulgar wording; please rephrase it.",
+    ),
+    "media_empty": Message("Tệp đính kèm rỗng.", "The attached file is empty."),
+    "media_type_unknown": Message(
+        "Không nhận ra định dạng tệp (chỉ nhận ảnh JPEG, PNG, WebP, HEIC, video MP4/MOV, PDF).",
+        "Unrecognised file format (accepted: JPEG, PNG, WebP, HEIC images, MP4/MOV video, PDF).",
+    ),
+    "media_type_not_allowed": Message(
+        "Định dạng tệp này không được chấp nhận.", "This file format is not accepted."
+    ),
+    "media_type_mismatch": Message(
+        "Nội dung tệp không đúng với định dạng khai báo.",
+        "The file's content does not match its declared type.",
+    ),
+    "media_too_large": Message("Tệp quá dung lượng cho phép.", "The file is too large."),
+    "media_total_too_large": Message(
+        "Tổng dung lượng các tệp vượt mức cho phép.", "The files together are too large."
+    ),
+    "too_many_media": Message("Quá nhiều tệp đính kèm.", "Too many attached files."),
+    "media_too_many_pixels": Message(
+        "Ảnh có kích thước điểm ảnh quá lớn.", "The image has too many pixels."
+    ),
+    "media_corrupt": Message("Tệp bị lỗi hoặc không đầy đủ.", "The file is corrupt or truncated."),
+    "media_near_duplicate": Message(
+        "Ảnh trùng hoặc gần trùng với ảnh đã được người khác gửi.",
+        "The image is the same as, or nearly the same as, one already sent by someone else.",
+    ),
+}

@@ -35,7 +35,7 @@ def _checked(fn):  # type: ignore[no-untyped-def]
 IdNumber = Annotated[str, Field(examples=["001203012345"]), _checked(identity.id_number)]
 Phone = Annotated[str, Field(examples=["0912345678"]), _checked(identity.mobile_phone)]
 Email = Annotated[str, Field(examples=["an.nguyen@example.vn"]), _checked(identity.email)]
-TaxCode = Annotated[str, Field(examples=["0101234567"]), _checked(identity.tax_code)]
+TaxCode = Annotated[str, Field(examples=["0101234565"]), _checked(identity.tax_code)]
 
 
 class Strict(BaseModel):

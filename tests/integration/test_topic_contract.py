@@ -47,7 +47,7 @@ def test_subscribers_decode_every_event_with_plain_fastavro_and_see_no_identity(
     wait_gateway(env, procs["gateway"])
     bodies = [feedback(i) for i in range(20)]
     bodies[3]["sender"]["confidential"] = True
-    bodies[4]["sender"] |= {"kind": "organisation", "tax_code": "0101234567"}
+    bodies[4]["sender"] |= {"kind": "organisation", "tax_code": "0101234565"}
     posted = post_all(env, bodies)
     assert [p.status for p in posted] == [202] * 20
     case_ids = {p.body["case_id"] for p in posted}
@@ -80,7 +80,7 @@ def test_subscribers_decode_every_event_with_plain_fastavro_and_see_no_identity(
             ("+84" + s["phone"][1:]).encode(),
             s["full_name"].encode(),
         ]
-    secrets.append(b"0101234567")
+    secrets.append(b"0101234565")
     from confluent_kafka.admin import AdminClient
 
     topics = [

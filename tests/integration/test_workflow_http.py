@@ -242,7 +242,7 @@ def test_every_process_reaches_a_published_result(pipeline: Settings, process: s
         extra["sender"] = {
             **feedback(5)["sender"],
             "kind": "organisation",
-            "tax_code": "0101234567",
+            "tax_code": "0101234565",
         }
     case_id, _ = submit(env, 5, **extra)
     unit = route(process, "road_damage", commune_code=UNIT, unit_code=UNIT).code
