@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -17,19 +15,18 @@ from pydantic import ValidationError
 from gateway.auth import install_auth, require
 from gateway.commands import get_command, post_command
 from gateway.errors import ApiError, dumps
-from gateway.intake import new_case_id, submission_event
 from gateway.keys import MEDIA, PRIVACY, PUBLISHER, READER, REPLIES, SETTINGS
 from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, MediaStore
 from gateway.models import FieldFeedbackIn, field_errors
 from gateway.openapi import openapi_document
-from gateway.publisher import Publisher, Unavailable
+from gateway.publisher import Publisher
 from gateway.replies import Replies
+from gateway.submission import checked_media, publish_submission
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
-from pakn.topics import COMMAND_RESULTS, INTAKE
+from pakn.topics import COMMAND_RESULTS
 from processors.catalogue import CATEGORIES
-from schemas.codec import get_codec
 from sinks.reader import WarehouseReader
 
 log = logging.getLogger("gateway")
@@ -107,13 +104,11 @@ async def _read_multipart(
             elif part.name == "media":
                 if len(files) >= settings.gateway_max_media_files:
                     raise ApiError("too_many_files")
-                ctype = part.headers.get("Content-Type", "application/octet-stream").split(";")[0]
-                if ctype not in allowed:
-                    raise ApiError("unsupported_media_type")
-                data = await part.read()
-                if len(data) > settings.gateway_max_media_bytes:
-                    raise ApiError("payload_too_large")
-                files.append((ctype, part.filename, bytes(data)))
+                declared = part.headers.get("Content-Type", "application/octet-stream")
+                data = bytes(await part.read())
+                files.append(
+                    (checked_media(data, declared, settings, allowed), part.filename, data)
+                )
     except (ValueError, AssertionError) as exc:  # aiohttp's own multipart parse errors
         raise ApiError("invalid_multipart") from exc
     if (body is None and need_submission) or (not need_submission and not files):
@@ -152,26 +147,14 @@ async def post_feedback(request: web.Request) -> web.Response:
         sub = FieldFeedbackIn.model_validate(body)
     except ValidationError as exc:
         raise ApiError("validation_failed", field_errors(exc)) from exc
-    publisher = request.app[PUBLISHER]
-    if not publisher.available:
-        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S})
-
-    store = request.app[MEDIA]
-    media = [
-        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
-        for ctype, name, data in files
-    ]
-    case_id = new_case_id(request.headers.get("Idempotency-Key"))
-    now = datetime.now(UTC)
-    record = submission_event(sub, case_id, now, request.app[PRIVACY], media)
-    value = get_codec().encode("CaseSubmitted", record)
-    started = time.perf_counter()
-    try:
-        await publisher.publish(INTAKE.name(settings), case_id.encode(), value)
-    except Unavailable as exc:
-        log.warning("submission refused: kafka unavailable", extra={"reason": str(exc)})
-        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
-    PUBLISH_SECONDS.observe(time.perf_counter() - started)
+    accepted = await publish_submission(
+        request.app,
+        sub,
+        files,
+        request.headers.get("Idempotency-Key"),
+        observe=PUBLISH_SECONDS.observe,
+    )
+    case_id, now = accepted.case_id, accepted.submitted_at
     return json_response(
         {
             "case_id": case_id,
@@ -263,6 +246,10 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
+    from gateway import open311, public  # publication, tracking, oversight; Open311
+
+    public.add_routes(app)
+    open311.add_routes(app)
     return app
 
 

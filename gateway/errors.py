@@ -37,6 +37,10 @@ ERRORS: dict[str, tuple[int, Message]] = {
         413,
         Message("Dữ liệu gửi lên quá lớn.", "The request or one of its files is too large."),
     ),
+    "invalid_media": (
+        422,
+        Message("Tệp đính kèm bị hỏng hoặc rỗng.", "An attached file is corrupt or empty."),
+    ),
     "too_many_files": (413, Message("Quá nhiều tệp đính kèm.", "Too many attached files.")),
     "unsupported_media_type": (
         415,

@@ -95,6 +95,51 @@ def sink_cmd() -> None:
     run_sink(get_settings())
 
 
+@main.command("rebuild")
+@click.option("--database", default=None, help="New database (default <db>_rebuild_<time>).")
+@click.option("--group", default=None, help="Consumer group (default <sink group>-rebuild-<time>).")
+@click.option("--swap", is_flag=True, help="Then exchange its tables with the live ones.")
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds to catch up.")
+def rebuild_cmd(database: str | None, group: str | None, swap: bool, timeout: float) -> None:
+    """Recreate the warehouse from the Kafka topics into a fresh database (docs/warehouse.md)."""
+    from pakn.logs import setup_logging
+    from pakn.rebuild import RebuildError, rebuild
+
+    settings = get_settings()
+    setup_logging("WARNING", "rebuild")
+    try:
+        out = rebuild(
+            settings,
+            database=database,
+            group=group,
+            do_swap=swap,
+            timeout_s=timeout,
+            say=lambda s: click.echo(s, err=True),
+        )
+    except RebuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"rebuilt {out.database} from {out.messages} messages in {out.seconds:.1f} s "
+        f"(consumer group {out.group})"
+    )
+    click.echo(f"{'table':<28} {'live':>10} {'rebuilt':>10}")
+    for table, (live, new) in sorted(out.rows.items()):
+        click.echo(f"{table:<28} {live:>10} {new:>10}")
+    db = settings.clickhouse_database
+    if out.swapped:
+        click.echo(
+            f"swapped in {out.swap_seconds:.1f} s: {db} now holds the rebuilt tables; "
+            f"the previous ones are in {out.database} (DROP DATABASE {out.database} and "
+            f"{out.database}_analytics when satisfied)"
+        )
+    else:
+        click.echo(
+            f"to use it: PAKN_CLICKHOUSE_DATABASE={out.database} PAKN_SINK_GROUP={out.group} "
+            f"(and the analyst's allow_databases: {out.database}_analytics), or run again "
+            "with --swap"
+        )
+
+
 @main.command("up")
 @click.option("--reset", is_flag=True, help="Wipe all data first.")
 def up_cmd(reset: bool) -> None:

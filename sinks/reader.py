@@ -1,18 +1,83 @@
-"""Reads of the warehouse for the gateway (tracking a case, readiness), off the event loop."""
+"""Reads of the warehouse for the gateway (tracking, publication, oversight, Open311), off the
+event loop. Every read of a ReplacingMergeTree table uses FINAL; rows come back as dicts.
+
+Nothing here decides who may see what: the gateway does (gateway/public.py, gateway/open311.py).
+The reads that serve the public never select ``sender_pseudonym``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pakn.settings import Settings
 from sinks.connection import clickhouse
+
+WAREHOUSE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+PUBLISHED_STATUSES = ("published", "closed", "rated_unsatisfied")
+
+# Columns of `cases` the public may see (no sender_pseudonym, no confidential flag).
+PUBLIC_CASE_COLUMNS = (
+    "case_id",
+    "status",
+    "process",
+    "category",
+    "unit_code",
+    "commune_code",
+    "title",
+    "submitted_at",
+    "updated_at",
+    "published_at",
+    "level",
+    "receive_due_at",
+    "assign_due_at",
+    "handle_due_at",
+    "late_stages",
+    "repeat_count",
+    "lat",
+    "lon",
+    "confidential",
+    "version",
+)
+TALLY_FIGURES = (
+    "received",
+    "receive_late",
+    "assign_late",
+    "handle_on_time",
+    "handle_late",
+    "extended",
+    "rejected",
+    "satisfied",
+    "not_satisfied",
+    "repeats",
+    "repeats_not_satisfied",
+    "late_items",
+    "late_share",
+)
+
+
+def warehouse_time(t: datetime) -> str:
+    """A parameter for a DateTime('Asia/Ho_Chi_Minh') column: local wall time, no zone."""
+    if t.tzinfo is not None:
+        t = t.astimezone(WAREHOUSE_TZ)
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _select(columns: Sequence[str]) -> str:
+    return ", ".join(f"toString({c})" if c == "case_id" else c for c in columns)
 
 
 class WarehouseReader:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @property
+    def db(self) -> str:
+        return self.settings.clickhouse_database
 
     def _query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         client = clickhouse(self.settings)
@@ -23,6 +88,12 @@ class WarehouseReader:
 
     async def _run(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return await asyncio.get_running_loop().run_in_executor(None, self._query, sql, params)
+
+    async def _dicts(
+        self, columns: Sequence[str], sql: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        rows = await self._run(sql, params)
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     async def ping(self) -> bool:
         try:
@@ -54,3 +125,144 @@ class WarehouseReader:
             k: v.isoformat() if isinstance(v, datetime) else str(v) if k == "case_id" else v
             for k, v in zip(keys, rows[0], strict=True)
         }
+
+    # --- one case, all of its events ------------------------------------------------------
+    async def case_state(self, case_id: str, *, with_sender: bool = False) -> dict[str, Any] | None:
+        """The current row of a case; ``sender_pseudonym`` only when asked (authorisation)."""
+        cols = PUBLIC_CASE_COLUMNS + (("sender_pseudonym",) if with_sender else ())
+        rows = await self._dicts(
+            cols,
+            f"SELECT {_select(cols)} FROM {self.db}.cases FINAL WHERE case_id = toUUID(%(id)s)",
+            {"id": case_id},
+        )
+        return rows[0] if rows else None
+
+    async def case_events(
+        self, case_ids: Sequence[str], types: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Events of these cases in order, payload parsed (each fact once: FINAL)."""
+        if not case_ids:
+            return []
+        where = "case_id IN (SELECT toUUID(arrayJoin(%(ids)s)))"
+        params: dict[str, Any] = {"ids": list(case_ids)}
+        if types:
+            where += " AND event_type IN %(types)s"
+            params["types"] = tuple(types)
+        cols = ("case_id", "event_id", "event_type", "occurred_at", "payload")
+        rows = await self._dicts(
+            cols,
+            f"SELECT toString(case_id), toString(event_id), event_type, occurred_at, payload "
+            f"FROM {self.db}.case_events FINAL WHERE {where} "
+            "ORDER BY case_id, occurred_at, source_partition, source_offset",
+            params,
+        )
+        for r in rows:
+            r["payload"] = json.loads(r["payload"]) if r["payload"] else {}
+        return rows
+
+    # --- published results ----------------------------------------------------------------
+    async def results(
+        self,
+        *,
+        statuses: Sequence[str] = PUBLISHED_STATUSES,
+        unit: str | None = None,
+        category: str | None = None,
+        process: str | None = None,
+        area: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> tuple[int, datetime | None, list[dict[str, Any]]]:
+        """Published results, newest first: (total matching, their latest change, one page)."""
+        conds = ["status IN %(statuses)s", "isNotNull(published_at)"]
+        params: dict[str, Any] = {"statuses": tuple(statuses), "offset": offset, "limit": limit}
+        for name, value in (
+            ("unit_code", unit),
+            ("category", category),
+            ("process", process),
+            ("commune_code", area),
+        ):
+            if value is not None:
+                conds.append(f"{name} = %({name})s")
+                params[name] = value
+        if since is not None:
+            conds.append("published_at >= toDateTime(%(since)s, 'Asia/Ho_Chi_Minh')")
+            params["since"] = warehouse_time(since)
+        if until is not None:
+            conds.append("published_at < toDateTime(%(until)s, 'Asia/Ho_Chi_Minh')")
+            params["until"] = warehouse_time(until)
+        where = " AND ".join(conds)
+        [(total, latest)] = await self._run(
+            f"SELECT count(), max(updated_at) FROM {self.db}.cases FINAL WHERE {where}", params
+        )
+        cols = PUBLIC_CASE_COLUMNS
+        page = await self._dicts(
+            cols,
+            f"SELECT {_select(cols)} FROM {self.db}.cases FINAL WHERE {where} "
+            "ORDER BY published_at DESC, case_id LIMIT %(offset)s, %(limit)s",
+            params,
+        )
+        return int(total), (latest if total else None), page
+
+    # --- Open311 listing ------------------------------------------------------------------
+    async def requests(
+        self,
+        *,
+        case_ids: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Cases by submission time, newest first (the public columns only)."""
+        conds: list[str] = []
+        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        if case_ids is not None:
+            conds.append("case_id IN (SELECT toUUID(arrayJoin(%(ids)s)))")
+            params["ids"] = list(case_ids)
+        if categories:
+            conds.append("category IN %(categories)s")
+            params["categories"] = tuple(categories)
+        if statuses:
+            conds.append("status IN %(statuses)s")
+            params["statuses"] = tuple(statuses)
+        if since is not None:
+            conds.append("submitted_at >= toDateTime(%(since)s, 'Asia/Ho_Chi_Minh')")
+            params["since"] = warehouse_time(since)
+        if until is not None:
+            conds.append("submitted_at <= toDateTime(%(until)s, 'Asia/Ho_Chi_Minh')")
+            params["until"] = warehouse_time(until)
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
+        cols = PUBLIC_CASE_COLUMNS
+        return await self._dicts(
+            cols,
+            f"SELECT {_select(cols)} FROM {self.db}.cases FINAL {where} "
+            "ORDER BY submitted_at DESC, case_id LIMIT %(offset)s, %(limit)s",
+            params,
+        )
+
+    # --- oversight ------------------------------------------------------------------------
+    async def unit_months(self, month: str, unit: str | None = None) -> list[dict[str, Any]]:
+        """The monthly figures of one unit (or of every unit) for a month 'YYYY-MM'."""
+        cols = ("unit_code", "month", "version", *TALLY_FIGURES, "final", "updated_at")
+        cond = "month = %(month)s" + (" AND unit_code = %(unit)s" if unit is not None else "")
+        return await self._dicts(
+            cols,
+            f"SELECT {', '.join(cols)} FROM {self.db}.unit_month_tallies FINAL "
+            f"WHERE {cond} ORDER BY unit_code",
+            {"month": month, "unit": unit},
+        )
+
+    async def flags(self, month: str, unit: str | None = None) -> list[dict[str, Any]]:
+        """The oversight flags raised for a month 'YYYY-MM' (of one unit, or of all)."""
+        cols = ("unit_code", "month", "flag", "value", "threshold", "raised_at")
+        cond = "month = %(month)s" + (" AND unit_code = %(unit)s" if unit is not None else "")
+        return await self._dicts(
+            cols,
+            f"SELECT {', '.join(cols)} FROM {self.db}.oversight_flags FINAL "
+            f"WHERE {cond} ORDER BY unit_code, flag",
+            {"month": month, "unit": unit},
+        )

@@ -112,6 +112,7 @@ def env(engines: Settings, tmp_path: Path) -> Iterator[Settings]:
     with contextlib.suppress(Exception):
         client = clickhouse(settings, database=False)
         client.execute(f"DROP DATABASE IF EXISTS {tag}")
+        client.execute(f"DROP DATABASE IF EXISTS {tag}_analytics")
         client.disconnect()
 
 

@@ -100,3 +100,27 @@ def command_record(case_id: str, command: str, at: datetime | None = None, **kw:
             )
         },
     }
+
+
+def jpeg(seed: int = 0, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A real little JPEG photo (Pillow), different for each seed."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rnd = random.Random(seed)
+    img = Image.new("RGB", size, tuple(rnd.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = rnd.randrange(size[0]), rnd.randrange(size[1])
+        draw.rectangle(
+            [x, y, x + rnd.randrange(5, 30), y + rnd.randrange(5, 30)],
+            fill=tuple(rnd.randrange(256) for _ in range(3)),
+        )
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -12,13 +12,13 @@ import pytest
 from pakn.settings import Settings
 from pakn.topics import INTAKE
 from schemas.codec import get_codec
-from tests.factories import feedback
+from tests.factories import feedback, jpeg
 from tests.harness import Proc
 from tests.pipeline import topic_count, topic_messages, wait_gateway
 
 pytestmark = pytest.mark.integration
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 200 + b"\xff\xd9"
+JPEG = jpeg(1)
 
 
 @pytest.fixture
@@ -120,3 +120,38 @@ def test_operator_routes_answer(gateway: str) -> None:
     assert status == 404 and json.loads(raw)["error"]["code"] == "not_found"
     status, _, raw = run(_request("DELETE", f"{gateway}/v1/feedback"))
     assert status == 405 and json.loads(raw)["error"]["code"] == "method_not_allowed"
+
+
+def test_offensive_wording_is_refused_pointing_at_the_span(env: Settings, gateway: str) -> None:
+    body = feedback(
+        6, description="Đường ở đây hỏng quá, đ.m cái ổ gà này làm ngã bao nhiêu người."
+    )
+    status, _, raw = run(_request("POST", f"{gateway}/v1/feedback", json=body))
+    error = json.loads(raw)["error"]
+    assert status == 422 and error["fields"][0]["code"] == "offensive_wording"
+    start, end = map(int, error["fields"][0]["detail"].split("-"))
+    assert body["description"][start:end].startswith("đ")
+    assert topic_count(env, INTAKE.name(env)) == 0
+
+
+def test_media_are_judged_by_their_bytes(env: Settings, gateway: str) -> None:
+    import struct
+    import zlib
+
+    mismatch = run(_multipart(gateway, feedback(7), [("image/png", JPEG)]))
+    assert mismatch[0] == 415 and mismatch[1]["error"]["fields"][0]["code"] == (
+        "media_type_mismatch"
+    )
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", 13)
+        + b"IHDR"
+        + ihdr
+        + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    )
+    too_big = run(_multipart(gateway, feedback(8), [("image/png", bomb)]))
+    assert too_big[0] == 413 and too_big[1]["error"]["fields"][0]["code"] == (
+        "media_too_many_pixels"
+    )
+    assert topic_count(env, INTAKE.name(env)) == 0

@@ -12,14 +12,14 @@ from gateway.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from processors.routing import route
-from tests.factories import feedback
+from tests.factories import PDF, feedback, jpeg
 from tests.harness import Proc, wait_for
 from tests.pipeline import post_all, query, wait_gateway
 
 pytestmark = pytest.mark.integration
 
 UNIT, OTHER, DEPT = "00070", "00004", "01-SXD"  # Hoàn Kiếm, Ba Đình, Sở Xây dựng
-PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256)) * 4 + b"\xff\xd9"
+PHOTO = jpeg(2)
 
 
 class Client:
@@ -249,7 +249,7 @@ def test_every_process_reaches_a_published_result(pipeline: Settings, process: s
     head = Client(env, "head", unit)
     until_open(head, case_id)  # step 1: the head checks and receives
     ok(head.command(case_id, "assign", assignee="phòng chuyên môn"), "assigned")  # step 2
-    photo = head.upload(b"%PDF-1.4 reply letter", "application/pdf")
+    photo = head.upload(PDF, "application/pdf")
     ok(
         head.command(
             case_id,

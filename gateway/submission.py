@@ -1,0 +1,113 @@
+"""Publish one validated submission: store its media, build the CaseSubmitted event (identity
+sealed, sender pseudonymised: gateway/intake.py) and return once Kafka confirmed the write.
+
+Every channel that accepts feedback goes through here (the app's ``POST /v1/feedback``; Open311's
+``POST /requests``), so a submission is the same event whatever door it came in by.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from gateway.errors import ApiError, FieldError
+from gateway.intake import new_case_id, submission_event
+from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SETTINGS
+from gateway.models import FieldFeedbackIn
+from gateway.publisher import Unavailable
+from pakn.settings import Settings
+from pakn.topics import INTAKE
+from processors.media_checks import Limits, MediaError, inspect
+from processors.wording import screen
+from schemas.codec import get_codec
+
+log = logging.getLogger("gateway")
+RETRY_AFTER_S = "5"
+
+MediaFile = tuple[str, str | None, bytes]  # content type, file name, bytes
+
+
+@dataclass(frozen=True)
+class Accepted:
+    case_id: str
+    submitted_at: datetime
+
+
+def ensure_publisher(app: web.Application) -> None:
+    """503 at once while Kafka is known to be down (before reading more of the request)."""
+    if not app[PUBLISHER].available:
+        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S})
+
+
+async def publish_submission(
+    app: web.Application,
+    sub: FieldFeedbackIn,
+    files: list[MediaFile],
+    idempotency_key: str | None,
+    channel: str = "app",
+    observe: Callable[[float], None] | None = None,
+) -> Accepted:
+    """Store the media, publish the CaseSubmitted event; 503 ``kafka_unavailable`` otherwise."""
+    settings = app[SETTINGS]
+    screen_wording(sub)
+    ensure_publisher(app)
+    store = app[MEDIA]
+    media = [
+        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
+        for ctype, name, data in files
+    ]
+    case_id = new_case_id(idempotency_key)
+    now = datetime.now(UTC)
+    record = submission_event(sub, case_id, now, app[PRIVACY], media, channel=channel)
+    value = get_codec().encode("CaseSubmitted", record)
+    started = time.perf_counter()
+    try:
+        await app[PUBLISHER].publish(INTAKE.name(settings), case_id.encode(), value)
+    except Unavailable as exc:
+        log.warning("submission refused: kafka unavailable", extra={"reason": str(exc)})
+        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+    if observe is not None:
+        observe(time.perf_counter() - started)
+    return Accepted(case_id, now)
+
+
+def screen_wording(sub: FieldFeedbackIn) -> None:
+    """§3: wording must respect fine customs. A `reject` term refuses the submission, pointing at
+    the span; `review` terms are left to the receiving officer."""
+    errors = [
+        FieldError(field, "offensive_wording", f"{hit.start}-{hit.end}")
+        for field, text in (("title", sub.title), ("description", sub.description))
+        for hit in screen(text)
+        if hit.action == "reject"
+    ]
+    if errors:
+        raise ApiError("validation_failed", errors)
+
+
+# MediaError codes -> the answer's status code (type, size, content).
+_MEDIA_ANSWERS = {
+    "media_type_unknown": "unsupported_media_type",
+    "media_type_not_allowed": "unsupported_media_type",
+    "media_type_mismatch": "unsupported_media_type",
+    "media_too_large": "payload_too_large",
+    "media_too_many_pixels": "payload_too_large",
+}
+
+
+def checked_media(data: bytes, declared: str, settings: Settings, allowed: frozenset[str]) -> str:
+    """The file's real type, read from its bytes (the declared one must agree); refuses unknown
+    types, oversize files, decompression bombs and corrupt files with their own codes."""
+    limits = Limits(
+        max_image_bytes=settings.gateway_max_media_bytes,
+        max_document_bytes=settings.gateway_max_media_bytes,
+    )
+    try:
+        return inspect(data, declared, limits=limits, allowed=allowed).mime
+    except MediaError as exc:
+        code = _MEDIA_ANSWERS.get(exc.code, "invalid_media")
+        raise ApiError(code, [FieldError("media", exc.code, exc.detail or None)]) from exc
