@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.commands import CommandIn
 from gateway.errors import ERRORS, FIELD_MESSAGES
 from gateway.models import FieldFeedbackIn
 from pakn.settings import Settings
@@ -20,6 +21,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
     schema = FieldFeedbackIn.model_json_schema(ref_template="#/components/schemas/{model}")
     components = schema.pop("$defs", {})
     components["FieldFeedbackIn"] = schema
+    command = CommandIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    components |= command.pop("$defs", {})
+    components["CommandIn"] = command
     components["Error"] = {
         "type": "object",
         "properties": {
@@ -126,6 +130,78 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "responses": {"200": {"description": "The case"}, "404": _error("Unknown")},
                 }
             },
+            "/v1/cases/{case_id}/commands": {
+                "post": {
+                    "summary": "An officer's or the sender's action on a case (docs/workflow.md)",
+                    "description": "Bearer token required (docs/auth.md). 200 with the new "
+                    "status; 403/404/409/422 with the refusal code; 202 + Location when the "
+                    "outcome takes longer than the bounded wait.",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CommandIn"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {"description": "Accepted"},
+                        "202": {"description": "Outcome pending: see Location"},
+                        "401": _error("No or bad token"),
+                        "403": _error("Not allowed"),
+                        "404": _error("Unknown case"),
+                        "409": _error("Refused"),
+                        "422": _error("Refused / invalid"),
+                    },
+                }
+            },
+            "/v1/commands/{command_id}": {
+                "get": {
+                    "summary": "A command's outcome",
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/v1/media": {
+                "post": {
+                    "summary": "Upload evidence (multipart `media` parts)",
+                    "security": [{"bearer": []}],
+                    "responses": {"201": {"description": "References"}},
+                }
+            },
+            "/v1/results": {
+                "get": {
+                    "summary": "Published results (no personal data)",
+                    "responses": {"200": {"description": "A page"}},
+                }
+            },
+            "/v1/results/{case_id}": {
+                "get": {
+                    "summary": "A published result",
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/v1/cases/{case_id}/tracking": {
+                "get": {
+                    "summary": "The sender's own view: timeline, deadlines, on time or not",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/v1/oversight/units/{unit}/months/{month}": {
+                "get": {
+                    "summary": "A unit's monthly figures (oversight role)",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/v1/oversight/flags": {
+                "get": {
+                    "summary": "Oversight flags of a month",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
             "/v1/categories": {
                 "get": {"summary": "Categories", "responses": {"200": {"description": "List"}}}
             },
@@ -148,5 +224,10 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": components},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
     }
