@@ -45,3 +45,83 @@ def test_a_unit_with_most_items_late_is_flagged_once_and_its_figures_are_exact(
         f"SELECT flag, value, threshold FROM {db}.oversight_flags FINAL WHERE unit_code = '00070'",
     )
     assert len(rows) == 1 and rows[0][0] == "late_share" and rows[0][2] == 0.3
+
+
+A, B, C = "00070", "00004", "00008"  # Hoàn Kiếm, Ba Đình, and a third commune
+RESULT = {
+    "result_text": "Đã xử lý xong.",
+    "evidence": [{"sha256": "ab" * 32, "content_type": "image/jpeg", "size": 10, "filename": None}],
+}
+
+
+def round_trip(case_id: str) -> list[dict]:
+    """Assign, propose with evidence, approve; the sender is never satisfied."""
+    return [
+        command_record(case_id, "assign", assignee="officer"),
+        command_record(case_id, "propose_result", **RESULT),
+        command_record(case_id, "approve_result"),
+        command_record(case_id, "rate", rating="not_satisfied"),
+    ]
+
+
+def test_a_scripted_month_across_units_is_exact_after_crashes_and_a_rebuild(
+    clock_env: Settings, clock_procs: dict[str, Proc]
+) -> None:
+    """A: 3 of 4 items received late (flag late_share). B: 5 cases rated not satisfied, reopened,
+    and not satisfied again (flag repeat_not_satisfied). C: 2 items on time (no flag). The worker
+    and the sink are killed mid-month; the warehouse is then rebuilt from Kafka alone."""
+    from pakn.rebuild import rebuild
+
+    env = clock_env
+    bodies = [feedback(i) for i in range(11)]
+    for body, unit in zip(bodies, [A] * 4 + [B] * 5 + [C] * 2, strict=True):
+        body["location"] = {**body["location"], "commune_code": unit}
+    ids = [p.body["case_id"] for p in post_all(env, bodies)]
+    a, b, c = ids[:4], ids[4:9], ids[9:]
+    wait_cases_open(env, ids)
+    first = [command_record(x, "receive", level="normal") for x in [a[0], *b, *c]]
+    for x in b:
+        first += [*round_trip(x), command_record(x, "reopen")]
+    send_commands(env, first)
+
+    db = env.clickhouse_database
+    cols = (
+        "received, receive_late, late_items, handle_on_time, not_satisfied, repeats, "
+        "repeats_not_satisfied, flags"
+    )
+
+    def figures() -> dict[str, tuple]:
+        rows = query(env, f"SELECT unit_code, {cols} FROM {db}.unit_month_tallies FINAL")
+        return {r[0]: r[1:] for r in rows}
+
+    wait_for(lambda: figures().get(B, (0,) * 8)[5] == 5, 60, "B's five repeats", every=0.5)
+    for name in ("worker", "sink"):  # mid-month crash of both
+        clock_procs[name].kill()
+        clock_procs[name].start()
+    send_commands(env, [cmd for x in b for cmd in round_trip(x)])
+
+    expected = {
+        A: (4, 3, 3, 0, 0, 0, 0, ["late_share"]),
+        B: (5, 0, 0, 5, 5, 5, 5, ["repeat_not_satisfied"]),
+        C: (2, 0, 0, 0, 0, 0, 0, []),
+    }
+    wait_for(lambda: figures() == expected, 120, "the month's exact figures", every=0.5)
+    flags = sorted(query(env, f"SELECT unit_code, flag FROM {db}.oversight_flags FINAL"))
+    assert flags == sorted([(A, "late_share"), (B, "repeat_not_satisfied")])
+    )
+
+    rebuilt = rebuild(env, timeout_s=120).database
+    again = {
+        r[0]: r[1:]
+        for r in query(env, f"SELECT unit_code, {cols} FROM {rebuilt}.unit_month_tallies FINAL")
+    }
+    assert again == expected
+    assert sorted(
+        query(env, f"SELECT unit_code, flag FROM {rebuilt}.oversight_flags FINAL")
+    ) == sorted(flags)
+    from sinks.connection import clickhouse
+
+    client = clickhouse(env, database=False)
+    client.execute(f"DROP DATABASE IF EXISTS {rebuilt}")
+    client.execute(f"DROP DATABASE IF EXISTS {rebuilt}_analytics")
+    client.disconnect()
