@@ -108,7 +108,6 @@ def test_a_scripted_month_across_units_is_exact_after_crashes_and_a_rebuild(
     wait_for(lambda: figures() == expected, 120, "the month's exact figures", every=0.5)
     flags = sorted(query(env, f"SELECT unit_code, flag FROM {db}.oversight_flags FINAL"))
     assert flags == sorted([(A, "late_share"), (B, "repeat_not_satisfied")])
-    )
 
     rebuilt = rebuild(env, timeout_s=120).database
     again = {
