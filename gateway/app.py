@@ -15,7 +15,17 @@ from pydantic import ValidationError
 from gateway.auth import install_auth, require
 from gateway.commands import get_command, post_command
 from gateway.errors import ApiError, dumps
-from gateway.keys import MEDIA, PRIVACY, PUBLISHER, READER, REPLIES, SETTINGS
+from gateway.keys import (
+    CLIENT_LIMITS,
+    MEDIA,
+    PRIVACY,
+    PUBLISHER,
+    READER,
+    REPLIES,
+    SENDER_LIMITS,
+    SETTINGS,
+)
+from gateway.limits import RateLimiter, retry_after
 from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, MediaStore
 from gateway.models import FieldFeedbackIn, field_errors
 from gateway.openapi import openapi_document
@@ -49,6 +59,16 @@ def json_response(body: Any, status: int = 200, **kw: Any) -> web.Response:
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+@web.middleware
+async def limits_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Per-client token bucket (abuse): 429 with Retry-After before any work is done."""
+    if request.path not in ("/healthz", "/readyz", "/metrics"):
+        wait = request.app[CLIENT_LIMITS].take(request.remote or "?")
+        if wait:
+            raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})
+    return await handler(request)
 
 
 @web.middleware
@@ -216,7 +236,12 @@ async def openapi(request: web.Request) -> web.Response:
 
 def build_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[errors_middleware], client_max_size=settings.gateway_max_body_bytes
+        middlewares=[errors_middleware, limits_middleware],
+        client_max_size=settings.gateway_max_body_bytes,
+    )
+    app[CLIENT_LIMITS] = RateLimiter(settings.gateway_client_rate, settings.gateway_client_burst)
+    app[SENDER_LIMITS] = RateLimiter(
+        settings.gateway_sender_per_hour / 3600, max(1.0, settings.gateway_sender_per_hour)
     )
     app[SETTINGS] = settings
     app[MEDIA] = MediaStore(settings.home / "media")

@@ -41,6 +41,13 @@ ERRORS: dict[str, tuple[int, Message]] = {
         422,
         Message("Tệp đính kèm bị hỏng hoặc rỗng.", "An attached file is corrupt or empty."),
     ),
+    "rate_limited": (
+        429,
+        Message(
+            "Bạn gửi quá nhiều yêu cầu, vui lòng thử lại sau.",
+            "Too many requests; please retry later.",
+        ),
+    ),
     "too_many_files": (413, Message("Quá nhiều tệp đính kèm.", "Too many attached files.")),
     "unsupported_media_type": (
         415,

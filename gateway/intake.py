@@ -19,6 +19,12 @@ def new_case_id(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(CASES_NS, idempotency_key) if idempotency_key else uuid.uuid4())
 
 
+def sender_pseudonym(privacy: Privacy, sub: FieldFeedbackIn) -> str:
+    """Organisations are matched by tax code, persons by identity number."""
+    s = sub.sender
+    return privacy.pseudonym(s.tax_code if s.kind == "organisation" and s.tax_code else s.id_number)
+
+
 def submission_event(
     sub: FieldFeedbackIn,
     case_id: str,
@@ -55,8 +61,7 @@ def submission_event(
         "sender": {
             "kind": s.kind,
             "confidential": s.confidential,
-            # organisations are matched by tax code, persons by identity number
-            "pseudonym": privacy.pseudonym(s.tax_code if s.kind == "organisation" else s.id_number),
+            "pseudonym": sender_pseudonym(privacy, sub),
             "pii": privacy.seal(pii, case_id).as_record(),
         },
         "channel": channel,

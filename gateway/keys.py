@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.limits import RateLimiter
 from gateway.media import MediaStore
 from gateway.publisher import Publisher
 from gateway.replies import Replies
@@ -17,3 +18,5 @@ REPLIES = web.AppKey("replies", Replies)
 MEDIA = web.AppKey("media", MediaStore)
 READER = web.AppKey("reader", WarehouseReader)
 PRIVACY = web.AppKey("privacy", Privacy)
+CLIENT_LIMITS = web.AppKey("client_limits", RateLimiter)
+SENDER_LIMITS = web.AppKey("sender_limits", RateLimiter)

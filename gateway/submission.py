@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from gateway.errors import ApiError, FieldError
-from gateway.intake import new_case_id, submission_event
-from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SETTINGS
+from gateway.intake import new_case_id, sender_pseudonym, submission_event
+from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
+from gateway.limits import retry_after
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
 from pakn.settings import Settings
@@ -56,6 +57,9 @@ async def publish_submission(
     settings = app[SETTINGS]
     screen_wording(sub)
     ensure_publisher(app)
+    wait = app[SENDER_LIMITS].take(sender_pseudonym(app[PRIVACY], sub))
+    if wait:
+        raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})
     store = app[MEDIA]
     media = [
         {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}

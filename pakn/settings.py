@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     gateway_max_media_bytes: int = Field(
         20 * 1024 * 1024, description="Largest single media file (413 above)."
     )
+    gateway_client_rate: float = Field(
+        50.0, description="Requests per second one client address may make (0: no limit)."
+    )
+    gateway_client_burst: float = Field(100.0, description="Burst allowed above that rate.")
+    gateway_sender_per_hour: float = Field(
+        20.0, description="Submissions one sender (by pseudonym) may make per hour (0: no limit)."
+    )
     gateway_reply_timeout_s: float = Field(
         5.0, description="Longest wait for a command's outcome before answering 202 + status URL."
     )

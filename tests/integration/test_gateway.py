@@ -13,7 +13,7 @@ from pakn.settings import Settings
 from pakn.topics import INTAKE
 from schemas.codec import get_codec
 from tests.factories import feedback, jpeg
-from tests.harness import Proc
+from tests.harness import Proc, free_port
 from tests.pipeline import topic_count, topic_messages, wait_gateway
 
 pytestmark = pytest.mark.integration
@@ -155,3 +155,19 @@ def test_media_are_judged_by_their_bytes(env: Settings, gateway: str) -> None:
         "media_too_many_pixels"
     )
     assert topic_count(env, INTAKE.name(env)) == 0
+
+
+def test_a_sender_submitting_too_often_gets_429_with_retry_after(env: Settings, tmp_path) -> None:
+    limited = env.model_copy(update={"gateway_sender_per_hour": 2.0, "gateway_port": free_port()})
+    (tmp_path / "limited").mkdir()
+    proc = Proc("gateway", limited, tmp_path / "limited").start()
+    try:
+        wait_gateway(limited, proc)
+        url = f"http://127.0.0.1:{limited.gateway_port}/v1/feedback"
+        answers = [run(_request("POST", url, json=feedback(9))) for _ in range(3)]
+        assert [a[0] for a in answers] == [202, 202, 429]
+        assert int(answers[2][1]["Retry-After"]) > 0
+        assert json.loads(answers[2][2])["error"]["code"] == "rate_limited"
+        assert topic_count(env, INTAKE.name(env)) == 2
+    finally:
+        proc.stop()
