@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +28,7 @@ from gateway.limits import RateLimiter, retry_after
 from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, MediaStore
 from gateway.models import FieldFeedbackIn, field_errors
 from gateway.openapi import openapi_document
+from gateway.params import case_id_of, read_json
 from gateway.publisher import Publisher
 from gateway.replies import Replies
 from gateway.submission import checked_media, publish_submission
@@ -96,14 +96,6 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
     return resp
 
 
-async def _read_json(request: web.Request) -> Any:
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError("invalid_json") from exc
-
-
 async def _read_multipart(
     request: web.Request,
     settings: Settings,
@@ -158,7 +150,7 @@ async def post_media(request: web.Request) -> web.Response:
 async def post_feedback(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if request.content_type == "application/json":
-        body, files = await _read_json(request), []
+        body, files = await read_json(request), []
     elif request.content_type == "multipart/form-data":
         body, files = await _read_multipart(request, settings)
     else:
@@ -188,11 +180,7 @@ async def post_feedback(request: web.Request) -> web.Response:
 
 
 async def get_case(request: web.Request) -> web.Response:
-    case_id = request.match_info["case_id"]
-    try:
-        uuid.UUID(case_id)
-    except ValueError as exc:
-        raise ApiError("not_found") from exc
+    case_id = case_id_of(request)
     try:
         found = await request.app[READER].case(case_id)
     except Exception as exc:  # ClickHouse down or not migrated: a clear 503, not a 500

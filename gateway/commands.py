@@ -9,7 +9,6 @@ answer takes longer than the bounded wait (`PAKN_GATEWAY_REPLY_TIMEOUT_S`).
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from gateway.errors import ERRORS, ApiError, FieldError, dumps
 from gateway.keys import MEDIA, PUBLISHER, REPLIES, SETTINGS
 from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES
 from gateway.models import Strict, field_errors
+from gateway.params import case_id_of, read_json
 from gateway.publisher import Unavailable
 from pakn.topics import COMMANDS as COMMANDS_TOPIC
 from processors.case import envelope, to_ms
@@ -123,17 +123,10 @@ def answer(result: dict[str, Any], base_url: str) -> web.Response:
 
 
 async def post_command(request: web.Request) -> web.Response:
-    case_id = request.match_info["case_id"]
-    try:
-        uuid.UUID(case_id)
-    except ValueError as exc:
-        raise ApiError("not_found") from exc
+    case_id = case_id_of(request)
     if request.content_type != "application/json":
         raise ApiError("unsupported_media_type")
-    try:
-        raw = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError("invalid_json") from exc
+    raw = await read_json(request)
     try:
         body = CommandIn.model_validate(raw)
     except ValidationError as exc:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -29,6 +28,7 @@ from aiohttp import web
 from gateway.auth import UNIT_RE, CaseView, principal_of, require
 from gateway.errors import ApiError, FieldError, dumps
 from gateway.keys import READER, SETTINGS
+from gateway.params import case_id_of
 from processors.catalogue import CATEGORIES, PROCESSES
 from processors.units import default_directory
 from sinks.reader import PUBLISHED_STATUSES, TALLY_FIGURES, WAREHOUSE_TZ
@@ -77,14 +77,6 @@ def iso(t: Any) -> str | None:
 def _aware(t: Any) -> datetime | None:
     text = iso(t)
     return datetime.fromisoformat(text) if text else None
-
-
-def case_id_of(request: web.Request) -> str:
-    case_id = request.match_info["case_id"]
-    try:
-        return str(uuid.UUID(case_id))
-    except ValueError as exc:
-        raise ApiError("not_found") from exc
 
 
 def unit_ref(code: str | None) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pakn.settings import Settings
 from sinks.connection import clickhouse
+from sinks.rows import TALLY_FIGURES
 
 WAREHOUSE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PUBLISHED_STATUSES = ("published", "closed", "rated_unsatisfied")
@@ -42,21 +43,6 @@ PUBLIC_CASE_COLUMNS = (
     "lon",
     "confidential",
     "version",
-)
-TALLY_FIGURES = (
-    "received",
-    "receive_late",
-    "assign_late",
-    "handle_on_time",
-    "handle_late",
-    "extended",
-    "rejected",
-    "satisfied",
-    "not_satisfied",
-    "repeats",
-    "repeats_not_satisfied",
-    "late_items",
-    "late_share",
 )
 
 

@@ -120,10 +120,8 @@ def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-TALLY_COLUMNS = (
-    "unit_code",
-    "month",
-    "version",
+# The figures of a unit-month, as columns of unit_month_tallies (readers use the same tuple).
+TALLY_FIGURES = (
     "received",
     "receive_late",
     "assign_late",
@@ -137,10 +135,8 @@ TALLY_COLUMNS = (
     "repeats_not_satisfied",
     "late_items",
     "late_share",
-    "flags",
-    "final",
-    "updated_at",
 )
+TALLY_COLUMNS = ("unit_code", "month", "version", *TALLY_FIGURES, "flags", "final", "updated_at")
 FLAG_COLUMNS = ("unit_code", "month", "flag", "value", "threshold", "raised_at", "event_id")
 
 
