@@ -11,6 +11,7 @@ is due and emits ClockTicks keyed by case; timers never write tables — the tic
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -341,6 +342,8 @@ async def rebuild_due_index(sender: faust.App, **_: Any) -> None:
     for case_id, stored in cases.items():
         due.set(case_id, due_entries(CaseState.from_dict(stored)))
         n += 1
+        if n % 2000 == 0:
+            await asyncio.sleep(0)  # a big store takes seconds: let heartbeats and agents run
     log.info(
         "due index rebuilt",
         extra={
