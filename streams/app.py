@@ -123,6 +123,7 @@ tallies = app.Table(
     help="processors.tallies: each case's latest facts and the counts of a unit's month.",
 )
 due = DueIndex()  # this worker's open clocks, by due instant
+_rebuilding: set[str] | None = None  # cases the agents touched while the index is rebuilt
 _unit_topics: dict[str, faust.TopicT] = {}
 
 
@@ -175,6 +176,8 @@ async def _publish(
         cases[case_id] = d.state.to_dict()  # reassign: in-place edits are not logged
     if d.state is not None:
         due.set(case_id, due_entries(d.state))
+        if _rebuilding is not None:
+            _rebuilding.add(case_id)  # fresher than what the index rebuild is reading
     key = case_id.encode()
     unit = d.state.unit_code if d.state is not None else None
     headers = {"unit": unit.encode()} if unit else None
@@ -336,14 +339,20 @@ async def unit_tallies(stream: faust.StreamT[Any]) -> None:
 @app.on_rebalance_complete.connect
 async def rebuild_due_index(sender: faust.App, **_: Any) -> None:
     """After a rebalance (tables recovered), index the open clocks of the owned partitions."""
+    global _rebuilding
     started = time.monotonic()
     due.clear()
+    _rebuilding = touched = set()
     n = 0
-    for case_id, stored in cases.items():
-        due.set(case_id, due_entries(CaseState.from_dict(stored)))
-        n += 1
-        if n % 2000 == 0:
-            await asyncio.sleep(0)  # a big store takes seconds: let heartbeats and agents run
+    try:
+        for case_id, stored in cases.items():
+            if case_id not in touched:  # an agent already indexed its newer state
+                due.set(case_id, due_entries(CaseState.from_dict(stored)))
+            n += 1
+            if n % 2000 == 0:
+                await asyncio.sleep(0)  # a big store takes seconds: let heartbeats and agents run
+    finally:
+        _rebuilding = None
     log.info(
         "due index rebuilt",
         extra={
