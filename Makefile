@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint unit bench clean
+.PHONY: install up test lint unit clean
 
 install: $(VENV)/.installed
 

@@ -125,6 +125,32 @@ CATALOGUE: tuple[TopicSpec, ...] = (
 )
 
 
+def create_compacted(settings: Settings, names: list[str], timeout: float = 30.0) -> None:
+    """Compacted topics of the case partition count (faust table changelogs), created before the
+    workers start so faust never assigns partitions of a topic the cluster does not show yet."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    new = [
+        NewTopic(
+            n,
+            num_partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication,
+            config={"cleanup.policy": "compact"},
+        )
+        for n in names
+        if n not in existing
+    ]
+    for fut in admin.create_topics(new, request_timeout=timeout).values() if new else []:
+        try:
+            fut.result()
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
 def create_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     """Create the missing topics of the catalogue; return the names created."""
     from confluent_kafka import KafkaError, KafkaException

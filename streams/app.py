@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 import uuid
 from typing import Any
 
 import faust
+from faust.exceptions import PartitionsMismatch
 
 from pakn.deadletters import dead_letter
 from pakn.settings import Settings, get_settings
@@ -216,6 +218,11 @@ async def _each(stream: faust.StreamT[Any], apply: Any) -> None:
             await apply(event)
         except DecodeError as exc:
             await _dead_letter(event, exc.reason, exc.detail)
+        except PartitionsMismatch:
+            # The worker's topics are wrong, not the event: stop at once (offsets uncommitted,
+            # the events are read again after a restart) rather than park every event.
+            log.critical("partitions mismatch: stopping the worker", exc_info=True)
+            os._exit(70)
         except Exception as exc:
             log.exception("processing failed")
             await _dead_letter(event, "processing_failed", f"{type(exc).__name__}: {exc}")
@@ -390,11 +397,12 @@ async def close_past_months() -> None:
 
 def run_worker(settings: Settings) -> None:
     from pakn.logs import setup_logging
-    from pakn.topics import create_topics
+    from pakn.topics import create_compacted, create_topics
 
     setup_logging(settings.log_level, "worker")
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
+    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in (cases, tallies)])
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()
