@@ -40,10 +40,15 @@ def test_a_unit_with_most_items_late_is_flagged_once_and_its_figures_are_exact(
     [(received, receive_late, late, share, flags)] = figures()
     assert (received, receive_late, late) == (5, 3, 3) and flags == ["late_share"]
     assert abs(share - 0.6) < 1e-9
-    rows = query(
-        env,
-        f"SELECT flag, value, threshold FROM {db}.oversight_flags FINAL WHERE unit_code = '00070'",
-    )
+
+    def flag_rows() -> list:
+        return query(
+            env,
+            f"SELECT flag, value, threshold FROM {db}.oversight_flags FINAL "
+            "WHERE unit_code = '00070'",
+        )
+
+    rows = wait_for(flag_rows, 30, "the flag in ClickHouse")
     assert len(rows) == 1 and rows[0][0] == "late_share" and rows[0][2] == 0.3
 
 
@@ -106,8 +111,13 @@ def test_a_scripted_month_across_units_is_exact_after_crashes_and_a_rebuild(
         C: (2, 0, 0, 0, 0, 0, 0, []),
     }
     wait_for(lambda: figures() == expected, 120, "the month's exact figures", every=0.5)
-    flags = sorted(query(env, f"SELECT unit_code, flag FROM {db}.oversight_flags FINAL"))
-    assert flags == sorted([(A, "late_share"), (B, "repeat_not_satisfied")])
+    expected_flags = sorted([(A, "late_share"), (B, "repeat_not_satisfied")])
+
+    def flags_seen() -> list:
+        return sorted(query(env, f"SELECT unit_code, flag FROM {db}.oversight_flags FINAL"))
+
+    wait_for(lambda: flags_seen() == expected_flags, 30, "the two flags, once each")
+    flags = flags_seen()
 
     rebuilt = rebuild(env, timeout_s=120).database
     again = {
