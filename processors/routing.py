@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from processors.catalogue import CATEGORIES, PROCESSES
+from processors.datafile import DataFileError
 from processors.units import (
     HANDLING_KINDS,
     KINDS,
@@ -104,17 +105,10 @@ _PLAIN_TARGETS = ("commune_of_location", "sender_choice", "domain_owner")
 _SCOPES = ("area", "domain", "any")
 
 
-class RoutingRulesError(ValueError):
-    """A rules file that cannot be used; ``problems`` lists every problem found."""
+class RoutingRulesError(DataFileError):
+    """A file that cannot be used as the routing rules; ``problems`` lists every problem found."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        shown = "\n".join(f"  - {p}" for p in self.problems)
-        n = len(self.problems)
-        super().__init__(
-            f"{source}: {n} problem{'s' if n != 1 else ''} in the routing rules\n{shown}"
-        )
+    what = "the routing rules"
 
 
 # --- the rules -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any, Literal, get_args
 
 from processors.calendar import OfficeHours, set_unit_hours_resolver
 from processors.catalogue import CATEGORIES
+from processors.datafile import DataFileError
 
 __all__ = [
     "HANDLING_KINDS",
@@ -83,17 +84,10 @@ _UNIT_KEYS = {
 _HOURS_KEYS = {"days", "makeup", "day_minutes"}
 
 
-class UnitDirectoryError(ValueError):
-    """A directory file that cannot be used; ``problems`` lists every problem found."""
+class UnitDirectoryError(DataFileError):
+    """A file that cannot be used as the unit directory; ``problems`` lists every problem found."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        shown = "\n".join(f"  - {p}" for p in self.problems)
-        n = len(self.problems)
-        super().__init__(
-            f"{source}: {n} problem{'s' if n != 1 else ''} in the unit directory\n{shown}"
-        )
+    what = "the unit directory"
 
 
 @dataclass(frozen=True, slots=True)
