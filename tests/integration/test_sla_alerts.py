@@ -82,6 +82,11 @@ def test_late_stages_warn_once_and_breach_once_even_across_a_worker_crash(
         30,
         "the alerts in ClickHouse once each",
     )
+
+    def late_cases() -> set[str]:
+        rows = query(env, f"SELECT toString(case_id), late_stages FROM {db}.cases FINAL")
+        return {c for c, stages in rows if stages == ["receive"]}
+
+    wait_for(lambda: late_cases() == late, 30, "the late stages on the current states")
     rows = query(env, f"SELECT toString(case_id), late_stages FROM {db}.cases FINAL")
-    assert {c for c, stages in rows if stages == ["receive"]} == late
     assert {c for c, stages in rows if stages == []} == in_time
