@@ -211,11 +211,18 @@ async def _publish(
                 await topic.send(key=key, value=value, headers=headers)
 
 
+# One input at a time per worker from load to the last send: the agents of different topics
+# share the loop, and a case's events must reach its log in the order they were decided (a
+# command applied while the submission's events are still being sent would interleave them).
+_apply_lock = asyncio.Lock()
+
+
 async def _each(stream: faust.StreamT[Any], apply: Any) -> None:
     """Run ``apply`` per event; a bad event is parked on the dead-letter topic, never fatal."""
     async for event in stream.events():
         try:
-            await apply(event)
+            async with _apply_lock:
+                await apply(event)
         except DecodeError as exc:
             await _dead_letter(event, exc.reason, exc.detail)
         except PartitionsMismatch:
