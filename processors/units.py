@@ -59,7 +59,9 @@ SHIPPED: Mapping[str, str] = {
 DEFAULT_SHIPPED = "hanoi-2025"
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
-_TOP_KEYS = {
+# The keys of a directory file and of one unit, in the order files are written (the generator in
+# scripts/build_units.py writes them in this order; the loader refuses any other key).
+TOP_KEYS = (
     "format",
     "name",
     "description",
@@ -69,8 +71,8 @@ _TOP_KEYS = {
     "parents",
     "roles",
     "units",
-}
-_UNIT_KEYS = {
+)
+UNIT_KEYS = (
     "code",
     "kind",
     "subtype",
@@ -80,7 +82,7 @@ _UNIT_KEYS = {
     "domains",
     "office_hours",
     "note",
-}
+)
 _HOURS_KEYS = {"days", "makeup", "day_minutes"}
 
 
@@ -169,7 +171,7 @@ def _parse_unit(raw: object, n: int, problems: list[str]) -> Unit | None:
         return None
     where = f"unit {code}"
     before = len(problems)
-    unknown = set(raw) - _UNIT_KEYS
+    unknown = set(raw) - set(UNIT_KEYS)
     if unknown:
         problems.append(f"{where}: unknown field(s) {sorted(unknown)}")
     kind = raw.get("kind")
@@ -255,7 +257,7 @@ class UnitDirectory:
             raise UnitDirectoryError(
                 source, [f"unsupported format {doc.get('format')!r} (expected 1)"]
             )
-        unknown = set(doc) - _TOP_KEYS
+        unknown = set(doc) - set(TOP_KEYS)
         if unknown:
             problems.append(f"unknown top-level field(s) {sorted(unknown)}")
         name = doc.get("name")

@@ -30,6 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from processors.units import TOP_KEYS, UNIT_KEYS
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "processors" / "data"
 PROVINCE = "01"  # Hanoi, statistics-office code
@@ -65,28 +67,6 @@ SHAPES: dict[str, dict[str, Any]] = {
     },
 }
 NON_TERRITORIAL_PARENTS = {"department": ["city"], "enterprise": ["city"], "oversight": ["city"]}
-TOP_ORDER = (
-    "format",
-    "name",
-    "description",
-    "valid_from",
-    "valid_until",
-    "sources",
-    "parents",
-    "roles",
-    "units",
-)
-UNIT_ORDER = (
-    "code",
-    "kind",
-    "subtype",
-    "name_vi",
-    "name_en",
-    "parent",
-    "domains",
-    "office_hours",
-    "note",
-)
 KEEP_ON_TERRITORIAL = ("domains", "office_hours", "note")
 EN_SUFFIX = {
     "phường": "Ward",
@@ -305,15 +285,15 @@ def _dump(value: Any) -> str:
 def render(doc: dict[str, Any]) -> str:
     """Deterministic JSON: top-level keys one per line, one unit per line (reviewable diffs)."""
     lines = ["{"]
-    keys = [k for k in TOP_ORDER if k in doc] + [k for k in doc if k not in TOP_ORDER]
+    keys = [k for k in TOP_KEYS if k in doc] + [k for k in doc if k not in TOP_KEYS]
     for i, key in enumerate(keys):
         comma = "," if i < len(keys) - 1 else ""
         if key == "units":
             lines.append('  "units": [')
             units = doc["units"]
             for j, unit in enumerate(units):
-                ordered = {k: unit[k] for k in UNIT_ORDER if k in unit}
-                ordered.update({k: v for k, v in unit.items() if k not in UNIT_ORDER})
+                ordered = {k: unit[k] for k in UNIT_KEYS if k in unit}
+                ordered.update({k: v for k, v in unit.items() if k not in UNIT_KEYS})
                 lines.append(f"    {_dump(ordered)}{',' if j < len(units) - 1 else ''}")
             lines.append(f"  ]{comma}")
         elif key in ("parents", "roles") and doc[key]:
