@@ -82,6 +82,8 @@ class CaseState:
     past_stages: list[dict[str, Any]] = field(default_factory=list)  # earlier handling rounds
     tally_units: list[str] = field(default_factory=list)  # units this case counted for
     round: int = 0  # handling rounds: a reopened case clocks its stages again
+    rejection_reason: str | None = None  # the regulation's reason, when rejected at receipt
+    answered_at_ms: int | None = None  # when it was last answered (published/rejected/withdrawn)
     # input id -> {"emits": [[type, record], ...], "result": record|None} of the last inputs
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
 

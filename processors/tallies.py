@@ -18,9 +18,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from processors.case import CaseState
+from processors.sla import LEVELS
+from processors.workflow import ANSWERED, REJECTION_REASONS
 
 HN = ZoneInfo("Asia/Ho_Chi_Minh")
+# In bit order: a new reason is appended here (tests check this covers REJECTION_REASONS).
+REASONS = (
+    "out_of_scope_complaint",
+    "state_secret",
+    "insufficient_information",
+    "offensive",
+    "reused_or_edited_media",
+    "duplicate",
+)
 
+# Bit i of a case's mask is fact i: new facts are only ever appended (masks on the facts topic and
+# in the tally tables keep their meaning across versions).
 FACTS = (
     "received",  # an item of the unit this month (every unit that had a stage of it)
     "receive_late",
@@ -34,12 +47,31 @@ FACTS = (
     "repeat",  # reopened by the sender at least once
     "repeat_not_satisfied",  # a repeat round rated not satisfied again
     "late",  # late in receiving or handling (the §6 late share)
+    *(f"handle_on_time_{level}" for level in LEVELS),  # by the handling level of §5
+    *(f"handle_late_{level}" for level in LEVELS),
+    *(f"rejected_{reason}" for reason in REASONS),  # by the regulation's reason
+    "open_at_month_end",  # not answered before its month ended (so far, until the month ends)
 )
 BIT = {name: 1 << i for i, name in enumerate(FACTS)}
 
 
 def month_of(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(HN).strftime("%Y-%m")
+
+
+def month_end_ms(month: str) -> int:
+    """The first instant (Asia/Ho_Chi_Minh) after the month 'YYYY-MM', in epoch ms."""
+    year, mon = map(int, month.split("-"))
+    year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    return int(datetime(year, mon, 1, tzinfo=HN).timestamp() * 1000)
+
+
+def answered_at(state: CaseState) -> int | None:
+    """When the case was answered; states stored before the field existed fall back to their
+    last update (what ended them)."""
+    if state.status not in ANSWERED:
+        return None
+    return state.answered_at_ms if state.answered_at_ms is not None else state.updated_at_ms
 
 
 def _late(entry: dict[str, Any]) -> bool:
@@ -62,17 +94,28 @@ def case_facts(state: CaseState) -> dict[str, int]:
             unit = entry.get("unit") or current
             add(unit, "received")
             outcome = entry.get("outcome")
+            level = entry["clock"].get("level")
             if _late(entry) and stage in ("receive", "assign", "handle"):
                 add(unit, f"{stage}_late")
                 if stage in ("receive", "handle"):
                     add(unit, "late")
+                if stage == "handle" and level in LEVELS:
+                    add(unit, f"handle_late_{level}")
             elif stage == "handle" and outcome is not None and not outcome.get("withdrawn"):
                 add(unit, "handle_on_time")
+                if level in LEVELS:
+                    add(unit, f"handle_on_time_{level}")
             if stage == "handle" and entry["clock"].get("legal_basis"):
                 add(unit, "extended")
     add(current, "received")
     if state.status == "rejected":
-        add(state.stages.get("receive", {}).get("unit") or current, "rejected")
+        receiving = state.stages.get("receive", {}).get("unit") or current
+        add(receiving, "rejected")
+        if state.rejection_reason in REJECTION_REASONS:  # unknown for states stored before it
+            add(receiving, f"rejected_{state.rejection_reason}")
+    ended = answered_at(state)
+    if ended is None or ended >= month_end_ms(month_of(state.submitted_at_ms)):
+        add(current, "open_at_month_end")
     if state.ratings:
         add(current, "satisfied" if state.ratings[-1] == "satisfied" else "not_satisfied")
     if state.repeat_count:
@@ -129,6 +172,7 @@ def apply_facts(
         return t, False, []
     old_mask = old[0] if old else 0
     t["cases"][case_id] = [mask, version]
+    t["counts"] = {**dict.fromkeys(FACTS, 0), **t["counts"]}  # tallies kept before new facts
     for f in FACTS:
         bit = BIT[f]
         t["counts"][f] += bool(mask & bit) - bool(old_mask & bit)

@@ -87,6 +87,8 @@ COMMON: dict[str, dict[str, str]] = {
 }
 STATUSES = tuple(COMMON)
 TERMINAL = frozenset({"closed", "rejected", "withdrawn"})
+# The unit has answered: nothing is awaited from it (a reopened case is open again).
+ANSWERED = frozenset({"published", "rated_unsatisfied", *TERMINAL})
 
 # What each process leaves out of the common machine (§4.2, §4.3; choices in docs/workflow.md).
 EXCLUDED: dict[str, frozenset[str]] = {
@@ -208,6 +210,10 @@ def apply_command(
     state.version += 1
     state.updated_at_ms = to_ms(at)
     state.last_event_id = command_id
+    if state.status not in ANSWERED:
+        state.answered_at_ms = None
+    elif before not in ANSWERED:
+        state.answered_at_ms = state.updated_at_ms
     emits.insert(0, _transition(state, cmd, before, at))
     result = command_result(cmd, True, "ok", state)
     state.remember(command_id, emits, result)
@@ -305,6 +311,7 @@ def _receive(c: _Ctx) -> list[Emit]:
 def _reject(c: _Ctx) -> list[Emit]:
     if c.cmd.get("reason") not in REJECTION_REASONS:
         raise Refused("rejection_reason_required")
+    c.s.rejection_reason = c.cmd["reason"]
     return c.end("receive")
 
 

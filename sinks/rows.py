@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from processors.case import from_ms
+from processors.tallies import FACTS
 
 CASE_EVENT_COLUMNS = (
     "event_id",
@@ -120,6 +121,8 @@ def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+# Handled by level, rejected by reason, open at month end: named as the core's facts.
+BREAKDOWN_FIGURES = FACTS[FACTS.index("late") + 1 :]
 # The figures of a unit-month, as columns of unit_month_tallies (readers use the same tuple).
 TALLY_FIGURES = (
     "received",
@@ -135,6 +138,7 @@ TALLY_FIGURES = (
     "repeats_not_satisfied",
     "late_items",
     "late_share",
+    *BREAKDOWN_FIGURES,
 )
 TALLY_COLUMNS = ("unit_code", "month", "version", *TALLY_FIGURES, "flags", "final", "updated_at")
 FLAG_COLUMNS = ("unit_code", "month", "flag", "value", "threshold", "raised_at", "event_id")
@@ -158,6 +162,7 @@ def tally_row(t: dict[str, Any]) -> tuple[Any, ...]:
         t["repeat_not_satisfied"],
         t["late"],
         t["late_share"],
+        *(t[f] for f in BREAKDOWN_FIGURES),
         t["flags"],
         int(t["final"]),
         _dt(t["updated_at"]),

@@ -239,7 +239,8 @@ def test_the_sender_tracks_deadlines_and_lateness_of_every_stage(
 TALLY_COLUMNS = (
     "unit_code, month, version, received, receive_late, assign_late, handle_on_time, "
     "handle_late, extended, rejected, satisfied, not_satisfied, repeats, "
-    "repeats_not_satisfied, late_items, late_share, updated_at"
+    "repeats_not_satisfied, late_items, late_share, updated_at, handle_on_time_urgent, "
+    "rejected_offensive, open_at_month_end"
 )
 
 
@@ -262,9 +263,9 @@ def test_oversight_reads_the_monthly_figures_and_flags(
         env,
         f"INSERT INTO {db}.unit_month_tallies ({TALLY_COLUMNS}) VALUES",
         [
-            ("00070", "2026-02", 1, 10, 1, 0, 3, 5, 0, 0, 2, 2, 1, 0, 4, 0.4, at),
-            ("00070", "2026-02", 2, 10, 2, 0, 3, 5, 0, 0, 2, 3, 1, 0, 5, 0.5, at),
-            ("00004", "2026-02", 1, 8, 0, 0, 8, 0, 0, 0, 6, 0, 0, 0, 0, 0.0, at),
+            ("00070", "2026-02", 1, 10, 1, 0, 3, 5, 0, 0, 2, 2, 1, 0, 4, 0.4, at, 1, 0, 3),
+            ("00070", "2026-02", 2, 10, 2, 0, 3, 5, 0, 0, 2, 3, 1, 0, 5, 0.5, at, 2, 0, 2),
+            ("00004", "2026-02", 1, 8, 0, 0, 8, 0, 0, 0, 6, 0, 0, 0, 0, 0.0, at, 0, 0, 0),
         ],
     )
     insert(
@@ -280,6 +281,8 @@ def test_oversight_reads_the_monthly_figures_and_flags(
     assert body["final"] is False
     assert body["figures"]["handle_on_time_share"] == 3 / 8
     assert body["figures"]["satisfied_share"] == 2 / 5
+    figures = body["figures"]
+    assert (figures["handle_on_time_urgent"], figures["open_at_month_end"]) == (2, 2)
     assert body["flags"] == [
         {
             "flag": "late_share",

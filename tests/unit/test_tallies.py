@@ -5,19 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from processors.sla import LEVELS
 from processors.tallies import (
     BIT,
     FACTS,
+    REASONS,
     Thresholds,
     apply_facts,
     case_facts,
     counts_of,
+    month_end_ms,
     month_of,
 )
-from processors.workflow import apply_command
+from processors.workflow import REJECTION_REASONS, apply_command
 from tests.unit.test_workflow import CAL, cmd, opened, walk
 
 HN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -38,7 +42,12 @@ def test_a_case_counts_in_the_month_it_was_submitted_in_hanoi_time() -> None:
 def test_late_receipt_counts_against_the_unit_that_received() -> None:
     s = opened()
     s = apply_command(s, cmd(s, "receive", datetime(2026, 3, 3, 11, 0, tzinfo=HN)), CAL).state
-    assert facts(case_facts(s)["00070"]) == {"received", "receive_late", "late"}
+    assert facts(case_facts(s)["00070"]) == {
+        "received",
+        "receive_late",
+        "late",
+        "open_at_month_end",  # received, not answered yet
+    }
 
 
 def test_handling_on_time_after_a_transfer_counts_for_the_department() -> None:
@@ -121,3 +130,99 @@ def test_closing_a_month_marks_it_final_once_and_raises_what_is_still_due() -> N
     assert changed and closed["closed"] and raised == ["late_share"]
     again, changed, raised = close_month(closed, TH)
     assert not changed and raised == [] and again is closed
+
+
+# --- breakdowns: handled per level, rejected per reason, open at month end ----------------------
+BITS_OF_SESSION_1 = (
+    "received",
+    "receive_late",
+    "assign_late",
+    "handle_on_time",
+    "handle_late",
+    "extended",
+    "rejected",
+    "satisfied",
+    "not_satisfied",
+    "repeat",
+    "repeat_not_satisfied",
+    "late",
+)
+
+
+def test_bits_are_only_ever_appended_and_every_reason_and_level_has_its_fact() -> None:
+    assert FACTS[: len(BITS_OF_SESSION_1)] == BITS_OF_SESSION_1  # masks on Kafka keep meaning
+    assert set(REASONS) == REJECTION_REASONS
+    assert {f"rejected_{r}" for r in REASONS} | {f"handle_on_time_{lv}" for lv in LEVELS} <= set(
+        FACTS
+    )
+    assert len(FACTS) < 63  # an Avro long
+
+
+@pytest.mark.parametrize("reason", sorted(REJECTION_REASONS))
+def test_a_rejection_counts_once_under_its_reason(reason: str) -> None:
+    s = opened()
+    s = apply_command(s, cmd(s, "reject", reason=reason), CAL).state
+    got = facts(case_facts(s)["00070"])
+    assert {"rejected", f"rejected_{reason}"} <= got
+    assert not {f for f in got if f.startswith("rejected_")} - {f"rejected_{reason}"}
+    assert "open_at_month_end" not in got  # answered (rejected) the day it came
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_handling_on_time_and_late_count_under_the_level_of_the_case(level: str) -> None:
+    on_time = opened()
+    for name, kw in (("receive", {"level": level}), ("assign", {}), ("propose_result", {})):
+        on_time = apply_command(on_time, cmd(on_time, name, **kw), CAL).state
+    late = on_time.from_dict(on_time.to_dict())
+    on_time = apply_command(on_time, cmd(on_time, "approve_result"), CAL).state
+    got = facts(case_facts(on_time)["00070"])
+    assert {"handle_on_time", f"handle_on_time_{level}"} <= got
+    assert not {f for f in got if f.startswith("handle_late")}
+    # the same case approved a month later: late at its level
+    late = apply_command(
+        late, cmd(late, "approve_result", datetime(2026, 4, 20, 9, 0, tzinfo=HN)), CAL
+    ).state
+    got = facts(case_facts(late)["00070"])
+    assert {"handle_late", f"handle_late_{level}"} <= got
+    assert not {f for f in got if f.startswith("handle_on_time")}
+
+
+def test_open_at_month_end_is_whether_the_case_was_answered_before_its_month_ended() -> None:
+    def answered_on(day: datetime) -> set[str]:
+        s = opened()  # submitted Monday 2 March 2026
+        for name in ("receive", "assign", "propose_result"):
+            s = apply_command(s, cmd(s, name), CAL).state
+        s = apply_command(s, cmd(s, "approve_result", day), CAL).state
+        return facts(case_facts(s)["00070"])
+
+    assert "open_at_month_end" not in answered_on(datetime(2026, 3, 31, 23, 59, tzinfo=HN))
+    assert "open_at_month_end" in answered_on(datetime(2026, 4, 1, 0, 0, tzinfo=HN))
+    assert month_end_ms("2026-12") == int(datetime(2027, 1, 1, tzinfo=HN).timestamp() * 1000)
+
+
+def test_a_reopened_case_is_open_again_and_a_withdrawn_one_is_answered() -> None:
+    s = walk("field_feedback", "rated_unsatisfied")
+    assert "open_at_month_end" not in facts(case_facts(s)["00070"])
+    s = apply_command(s, cmd(s, "reopen"), CAL).state
+    assert s.answered_at_ms is None and "open_at_month_end" in facts(case_facts(s)["00070"])
+    w = walk("field_feedback", "withdrawn")
+    assert "open_at_month_end" not in facts(case_facts(w)["00070"])
+
+
+def test_states_stored_before_the_breakdowns_still_count() -> None:
+    s = walk("field_feedback", "rejected")
+    d = s.to_dict()
+    del d["rejection_reason"], d["answered_at_ms"]  # a state kept by an older worker
+    old = type(s).from_dict(d)
+    got = facts(case_facts(old)["00070"])
+    assert "rejected" in got and "open_at_month_end" not in got  # ended at its last update
+    assert not {f for f in got if f.startswith("rejected_")}  # its reason was not kept
+
+
+def test_a_tally_kept_before_new_facts_gains_their_counts() -> None:
+    t, _, _ = apply_facts(None, "u", "2026-03", "c1", BIT["received"], 1, TH)
+    t["counts"] = {f: t["counts"][f] for f in BITS_OF_SESSION_1}  # as an older worker kept it
+    t, changed, _ = apply_facts(
+        t, "u", "2026-03", "c2", BIT["received"] | BIT["rejected_offensive"], 1, TH
+    )
+    assert changed and t["counts"]["rejected_offensive"] == 1 and t["counts"]["received"] == 2
