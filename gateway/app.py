@@ -259,10 +259,11 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
-    from gateway import open311, public  # publication, tracking, oversight; Open311
+    from gateway import open311, privacy_routes, public  # publication, tracking; Open311
 
     public.add_routes(app)
     open311.add_routes(app)
+    privacy_routes.add_routes(app)  # the unit's view of a case, re-identification
     return app
 
 

@@ -464,3 +464,27 @@ FIELD_MESSAGES |= {
         "The image is the same as, or nearly the same as, one already sent by someone else.",
     ),
 }
+
+# Personal data: re-identification and erasure (docs/privacy.md).
+ERRORS |= {
+    "identity_erased": (
+        410,
+        _m(
+            "Thông tin cá nhân của người gửi đã được xoá theo yêu cầu; không thể xác định lại.",
+            "The sender's personal data was erased on request; it cannot be re-identified.",
+        ),
+    ),
+    "identity_unavailable": (
+        409,
+        _m(
+            "Chưa đọc được thông tin người gửi của phản ánh này (đang được ghi nhận).",
+            "The sender's sealed identity cannot be read yet (the case is still registering).",
+        ),
+    ),
+}
+FIELD_MESSAGES |= {
+    "justification_required": Message(
+        "Cần nêu căn cứ xác định lại người gửi (ít nhất 10 ký tự: yêu cầu, văn bản, mã hồ sơ).",
+        "A justification is required (at least 10 characters: the request, the act, the ticket).",
+    ),
+}

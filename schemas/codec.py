@@ -39,6 +39,8 @@ MESSAGE_TYPES = (
     "UnitMonthTally",
     "OversightFlag",
     "DeadLetter",
+    "SenderKey",
+    "PrivacyAudit",
 )
 
 

@@ -22,14 +22,23 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from pakn.deadletters import dead_letter
 from pakn.logs import setup_logging
 from pakn.settings import Settings
-from pakn.topics import CASE_EVENTS, CASE_STATE, DEAD_LETTERS, OVERSIGHT_FLAGS, UNIT_TALLIES
+from pakn.topics import (
+    CASE_EVENTS,
+    CASE_STATE,
+    DEAD_LETTERS,
+    OVERSIGHT_FLAGS,
+    PRIVACY_AUDIT,
+    UNIT_TALLIES,
+)
 from schemas.codec import DecodeError, get_codec
 from sinks.connection import clickhouse
 from sinks.rows import (
+    AUDIT_COLUMNS,
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
     FLAG_COLUMNS,
     TALLY_COLUMNS,
+    audit_row,
     case_event_row,
     case_row,
     flag_row,
@@ -84,6 +93,9 @@ def routes(settings: Settings) -> dict[str, Route]:
         ),
         OVERSIGHT_FLAGS.name(settings): Route(
             "oversight_flags", "OversightFlag", FLAG_COLUMNS, lambda rec, _: flag_row(rec)
+        ),
+        PRIVACY_AUDIT.name(settings): Route(
+            "privacy_audit", "PrivacyAudit", AUDIT_COLUMNS, lambda rec, _: audit_row(rec)
         ),
     }
 

@@ -179,3 +179,33 @@ def flag_row(f: dict[str, Any]) -> tuple[Any, ...]:
         _dt(f["raised_at"]),
         f["event_id"],
     )
+
+
+AUDIT_COLUMNS = (
+    "audit_id",
+    "action",
+    "at",
+    "actor_subject",
+    "actor_role",
+    "case_id",
+    "pseudonym",
+    "justification",
+    "outcome",
+    "detail",
+)
+
+
+def audit_row(a: dict[str, Any]) -> tuple[Any, ...]:
+    """A PrivacyAudit record (who re-identified or erased whom: docs/privacy.md)."""
+    return (
+        uuid.UUID(str(a["audit_id"])),
+        a["action"],
+        _dt(a["at"]),
+        a["actor_subject"],
+        a["actor_role"],
+        a["case_id"] or "",
+        a["pseudonym"] or "",
+        a["justification"],
+        a["outcome"],
+        a.get("detail") or "",
+    )
