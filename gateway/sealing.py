@@ -25,17 +25,33 @@ from pakn.privacy import SenderKey
 from pakn.topics import SENDER_KEYS
 from schemas.codec import get_codec
 
+_MAKING: dict[str, asyncio.Future[SenderKey]] = {}  # pseudonym -> its key being written
+
 
 async def sender_data_key(app: web.Application, pseudonym: str) -> SenderKey:
     store = app[SENDER_KEY_STORE]
     key = store.current(pseudonym)
-    if key is None:
+    if key is not None:
+        return key
+    making = _MAKING.get(pseudonym)
+    if making is not None:  # the same sender's other request is writing one: share it
+        return await asyncio.shield(making)
+    fut: asyncio.Future[SenderKey] = asyncio.get_running_loop().create_future()
+    _MAKING[pseudonym] = fut
+    try:
         key = app[PRIVACY].new_sender_key(pseudonym)
         value = get_codec().encode("SenderKey", key.as_record())
         topic = SENDER_KEYS.name(app[SETTINGS])
         await app[PUBLISHER].publish(topic, key.topic_key.encode(), value)  # Unavailable: 503
         store.add(key)
-    return key
+        fut.set_result(key)
+        return key
+    except BaseException as exc:
+        fut.set_exception(exc)
+        fut.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+        raise
+    finally:
+        _MAKING.pop(pseudonym, None)
 
 
 class SealedReader:

@@ -42,6 +42,12 @@ class SenderKeyStore:
                 "fetch.wait.max.ms": 100,
             }
         )
+        # a second client for the topic's ends: a watermark query on the follower's own
+        # consumer waits behind its fetches (seen here: blocked for good)
+        self._probe = Consumer(
+            {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "pakn-sender-keys-probe"}
+        )
+        self._probe_lock = threading.Lock()
         self._partitions: list[int] = []  # known once the topic's metadata was read
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="sender-keys", daemon=True)
@@ -55,6 +61,7 @@ class SenderKeyStore:
         if self._thread.is_alive():
             self._thread.join(5)
         self._consumer.close()
+        self._probe.close()
 
     # --- reads ----------------------------------------------------------------------------
     def get(self, ref: str) -> SenderKey | None:
@@ -72,15 +79,20 @@ class SenderKeyStore:
 
     def caught_up(self, timeout: float = 5.0) -> bool:
         """Wait until everything written to the topic before this call has been read."""
-        if not self._partitions:
-            return False
-        ends = {}
-        for p in self._partitions:
-            _low, high = self._consumer.get_watermark_offsets(
-                TopicPartition(self.topic, p), timeout=timeout, cached=False
-            )
-            ends[p] = high
         deadline = time.monotonic() + timeout
+        with self._progress:  # the follower may not have read the topic's metadata yet
+            while not self._partitions:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return False
+                self._progress.wait(min(left, 0.2))
+        ends = {}
+        with self._probe_lock:
+            for p in self._partitions:
+                _low, high = self._probe.get_watermark_offsets(
+                    TopicPartition(self.topic, p), timeout=timeout, cached=False
+                )
+                ends[p] = high
         with self._progress:
             while any(self._positions.get(p, 0) < end for p, end in ends.items()):
                 left = deadline - time.monotonic()
@@ -102,7 +114,9 @@ class SenderKeyStore:
             return False
         partitions = sorted(meta.partitions)
         self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
-        self._partitions = partitions
+        with self._progress:
+            self._partitions = partitions
+            self._progress.notify_all()
         return True
 
     def _follow(self) -> None:
