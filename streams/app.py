@@ -215,6 +215,8 @@ async def _publish(
 
 def _for_unit(value: bytes) -> bytes:
     """A unit stream carries no sealed identity, nor a confidential sender's pseudonym."""
+    if codec.type_of(value) not in ("CaseSubmitted", "CaseState"):
+        return value  # nothing of the sender in it: no decoding
     name, record = codec.decode(value)
     redacted = for_unit_stream(name, record)
     return value if redacted is record else codec.encode(name, redacted)

@@ -8,6 +8,7 @@ data keys (crypto-shredding) and leaves every figure as it was.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import subprocess
 from typing import Any
@@ -341,3 +342,67 @@ def test_only_the_operator_reidentifies_audited_and_an_erased_sender_stays_erase
         "disclosed",
         "erased",
     }
+
+
+def test_master_keys_rotate_without_losing_old_identities(
+    env: Settings, procs: dict[str, Proc], tmp_path: Any
+) -> None:
+    before = body_of(21, confidential=True)
+    [c_before] = run_pipeline(env, procs, [before])
+    why = {"justification": "Kiểm tra xoay vòng khoá, phiếu số 7"}
+    op = tokens(env)["operator"]
+    # a new master key goes first; the old one stays listed
+    old_keys = env.pii_keys
+    new_key = "m2:" + base64.b64encode(b"n" * 32).decode()
+    rotated = env.model_copy(update={"pii_keys": f"{new_key},{old_keys}"})
+    procs["gateway"].stop()
+    procs["gateway"] = Proc("gateway", rotated, tmp_path).start()
+    wait_gateway(rotated, procs["gateway"])
+    after = body_of(22, confidential=False)
+    [posted] = post_all(rotated, [after])
+    assert posted.status == 202
+    c_after = posted.body["case_id"]
+    codec = get_codec()
+    masters = {
+        codec.decode(m.value())[1]["pseudonym"]: codec.decode(m.value())[1]["master_key_id"]
+        for m in topic_messages(env, SENDER_KEYS.name(env))
+    }
+    pseudonym = load_privacy(env).pseudonym
+    assert masters[pseudonym(before["sender"]["id_number"])] == "test1"
+    assert masters[pseudonym(after["sender"]["id_number"])] == "m2"
+    db = env.clickhouse_database
+    wait_for(
+        lambda: (
+            query(
+                env,
+                f"SELECT count() FROM {db}.case_events FINAL WHERE event_type = 'case_submitted'",
+            )[0][0]
+            == 2
+        ),
+        60,
+        "the second case in the warehouse",
+    )
+
+    def reidentified(settings: Settings, case_id: str) -> str:
+        status, body = call(settings, "POST", f"/v1/admin/cases/{case_id}/reidentify", op, json=why)
+        assert status == 200, body
+        return body["sender"]["id_number"]
+
+    assert reidentified(rotated, c_before) == before["sender"]["id_number"]
+    assert reidentified(rotated, c_after) == after["sender"]["id_number"]
+    # rewrap every data key under the new master key, then retire the old one
+    done = subprocess.run(
+        [PAKN, "privacy", "rewrap"],
+        env=settings_env(rotated),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"rewrapped": 1, "master_key_id": "m2"}
+    retired = env.model_copy(update={"pii_keys": new_key})
+    procs["gateway"].stop()
+    procs["gateway"] = Proc("gateway", retired, tmp_path).start()
+    wait_gateway(retired, procs["gateway"])
+    assert reidentified(retired, c_before) == before["sender"]["id_number"]
+    assert reidentified(retired, c_after) == after["sender"]["id_number"]
