@@ -65,3 +65,13 @@ def test_unit_streams_carry_no_pseudonym_of_a_confidential_sender() -> None:
     assert for_unit_stream("CaseState", open_state) is open_state
     other = {"envelope": {}}
     assert for_unit_stream("DeadlineSet", other) is other
+
+
+def test_the_worker_finds_which_messages_carry_a_sender_from_the_header_alone() -> None:
+    from schemas.codec import get_codec
+    from tests.factories import submitted_record
+
+    codec = get_codec()
+    assert codec.type_of(codec.encode("CaseSubmitted", submitted_record())) == "CaseSubmitted"
+    assert codec.type_of(b"\xc3\x01" + b"\0" * 8 + b"body") is None
+    assert codec.type_of(b"") is None and codec.type_of(None) is None
