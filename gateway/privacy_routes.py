@@ -60,17 +60,14 @@ async def get_agency_case(request: web.Request) -> web.Response:
     case = await _case(request, case_id)
     require(request, "read_case", CaseView(case["unit_code"] or None, case_id=case_id))
     if case["confidential"]:
-        sender = confidential_sender("")  # the sealed identity is not even opened
-        kind = None
+        sender = confidential_sender()  # the sealed identity is not even read
     else:
         sealed = await _sender(request, case_id)
-        kind = sealed["kind"]
         try:
-            sender = sender_for_unit(kind, await open_identity(request.app, sealed, case_id))
+            identity = await open_identity(request.app, sealed, case_id)
+            sender = sender_for_unit(sealed["kind"], identity)
         except Erased:
-            sender = erased_sender(kind)
-    if kind is None:
-        sender.pop("kind", None)
+            sender = erased_sender(sealed["kind"])
     body = {
         "case_id": case["case_id"],
         "status": case["status"],

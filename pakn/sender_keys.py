@@ -49,6 +49,7 @@ class SenderKeyStore:
         )
         self._probe_lock = threading.Lock()
         self._partitions: list[int] = []  # known once the topic's metadata was read
+        self._warned_at = -60.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="sender-keys", daemon=True)
 
@@ -129,7 +130,7 @@ class SenderKeyStore:
                 for msg in msgs:
                     if msg.error() is not None:
                         if msg.error().code() != KafkaError._PARTITION_EOF:
-                            log.warning("sender keys: %s", msg.error())
+                            self._warn(str(msg.error()))
                         continue
                     self._apply(codec, msg.key(), msg.value())
                     self._positions[msg.partition()] = msg.offset() + 1
@@ -142,6 +143,13 @@ class SenderKeyStore:
                                 self._positions.get(tp.partition, 0), tp.offset
                             )
                 self._progress.notify_all()
+
+    def _warn(self, what: str) -> None:
+        """At most one warning a minute while the broker is away (librdkafka retries)."""
+        now = time.monotonic()
+        if now - self._warned_at >= 60:
+            self._warned_at = now
+            log.warning("sender keys: %s", what)
 
     def _apply(self, codec: object, key: bytes | None, value: bytes | None) -> None:
         if not key:

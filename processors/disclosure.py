@@ -30,8 +30,9 @@ UNIT_VISIBLE = ("full_name", "phone", "email")
 UNIT_VISIBLE_ORGANISATION = (*UNIT_VISIBLE, "tax_code")
 
 
-def confidential_sender(kind: str) -> dict[str, Any]:
-    return {"confidential": True, "kind": kind, "display": CONFIDENTIAL_SENDER}
+def confidential_sender() -> dict[str, Any]:
+    """A confidential sender as a unit sees them: that, and nothing else (not even the kind)."""
+    return {"confidential": True, "display": CONFIDENTIAL_SENDER}
 
 
 def sender_for_unit(kind: str, identity: dict[str, Any]) -> dict[str, Any]:
