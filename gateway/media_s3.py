@@ -1,4 +1,4 @@
-"""The media store in an S3-compatible bucket (AWS S3, SeaweedFS, Ceph RGW, ...), with boto3.
+"""The media store in an S3-compatible bucket (AWS S3, SeaweedFS, Ceph RGW, s3s-fs...), with boto3.
 
 boto3 is blocking and its clients are thread-safe: one client serves every worker thread the
 gateway runs store calls in (gateway/media.py). An object's key is ``<prefix><sha256>``; a put

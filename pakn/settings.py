@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     tools_cache: Path | None = Field(
         None,
         description="Folder for tools built from source, shared by every PAKN_HOME and kept by "
-        "--reset (the SeaweedFS binary). Default $XDG_CACHE_HOME/pakn or ~/.cache/pakn.",
+        "--reset (the s3s-fs binary). Default $XDG_CACHE_HOME/pakn or ~/.cache/pakn.",
     )
 
     # --- Kafka -------------------------------------------------------------------------------
@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     )
     media_s3_endpoint: str = Field(
         "http://127.0.0.1:18333",
-        description="S3 endpoint URL; the default is the native SeaweedFS of `pakn services`. "
-        "Empty: AWS's own endpoint for the region.",
+        description="S3 endpoint URL; the default is the native S3 service of `pakn services` "
+        "(s3s-fs). Empty: AWS's own endpoint for the region.",
     )
     media_s3_bucket: str = Field("pakn-media", description="Bucket of the media files.")
     media_s3_prefix: str = Field(
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     media_s3_region: str = Field("us-east-1", description="Region of the bucket.")
     media_s3_access_key: str = Field(
         "pakn-dev",
-        description="S3 access key id (the native SeaweedFS accepts only this key). "
+        description="S3 access key id (the native S3 service accepts only this key pair). "
         "Empty: boto3's own chain (environment, shared files, instance role).",
     )
     media_s3_secret_key: str = Field(
@@ -113,14 +113,9 @@ class Settings(BaseSettings):
     media_s3_timeout_s: float = Field(
         10.0, description="Connect and read timeout of one S3 request (503 after retries)."
     )
-    seaweedfs_master_port: int = Field(
-        19333, description="Native SeaweedFS master HTTP port (gRPC: this + 10000)."
-    )
-    seaweedfs_volume_port: int = Field(
-        18381, description="Native SeaweedFS volume HTTP port (gRPC: this + 10000)."
-    )
-    seaweedfs_filer_port: int = Field(
-        18888, description="Native SeaweedFS filer HTTP port (gRPC: this + 10000)."
+    s3s_fs_version: str = Field(
+        "0.14.1",
+        description="s3s-fs version built from crates.io for the native S3 service.",
     )
 
     # --- faust workers -----------------------------------------------------------------------

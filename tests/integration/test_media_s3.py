@@ -1,4 +1,4 @@
-"""The media store in a real S3-compatible server (the native SeaweedFS of `pakn services`):
+"""The media store in a real S3-compatible server (the native s3s-fs of `pakn services`):
 evidence uploaded through the gateway lands in the bucket under its hash, once, and a command
 citing it is accepted; an unreachable store is a clear 503."""
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def s3_env(engines: Settings, env: Settings) -> Settings:
     """The test's settings with the S3 store, in a key prefix of its own in the shared bucket."""
-    manager.start(engines, only="seaweedfs")  # a no-op once `pakn services start` ran
+    manager.start(engines, only="s3")  # a no-op once `pakn services start` ran
     return env.model_copy(
         update={"media_store": "s3", "media_s3_prefix": f"{env.topic_prefix.rstrip('.')}/"}
     )

@@ -1,5 +1,5 @@
 """The media stores' pure parts: the local folder store, keys and headers of the S3 store, the
-choice by settings, the 503 of an unreachable store, and the SeaweedFS service's command line."""
+choice by settings, the 503 of an unreachable store, and the native S3 service's command line."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from gateway.media import (
     stored_size,
 )
 from gateway.media_s3 import S3MediaStore, client_config, content_md5, object_key
-from pakn.services.seaweedfs import SeaweedFS, build_id, parse_endpoint, s3_identities
+from pakn.services.s3 import S3Store, cargo_install_command, parse_endpoint
 from pakn.settings import Settings
 
 DATA = b"\xff\xd8\xff\xe0 a photo of a pothole"
@@ -126,7 +126,7 @@ def test_put_files_answers_references_in_order(tmp_path: Path) -> None:
     assert asyncio.run(stored_size(store, DIGEST)) == len(DATA)
 
 
-# --- the native SeaweedFS service -----------------------------------------------------------
+# --- the native S3 service (s3s-fs) ---------------------------------------------------------
 def test_parse_endpoint() -> None:
     assert parse_endpoint("http://127.0.0.1:18333") == ("127.0.0.1", 18333)
     assert parse_endpoint("https://s3.example.org") == ("s3.example.org", 443)
@@ -134,44 +134,37 @@ def test_parse_endpoint() -> None:
         parse_endpoint("127.0.0.1:18333")
 
 
-def test_build_id_follows_the_pinned_module(tmp_path: Path) -> None:
-    (tmp_path / "go.mod").write_text("module a\n")
-    (tmp_path / "go.sum").write_text("")
-    first = build_id(tmp_path)
-    (tmp_path / "go.sum").write_text("x v1 h1:abc=\n")
-    assert build_id(tmp_path) != first
-    assert len(build_id()) == 12  # the repository's own module files exist
+def test_build_is_pinned_and_locked(tmp_path: Path) -> None:
+    cmd = cargo_install_command("cargo", "0.14.1", tmp_path)
+    assert cmd[:3] == ["cargo", "install", "s3s-fs"]
+    assert cmd[cmd.index("--version") + 1] == "0.14.1" and "--locked" in cmd
+    assert cmd[cmd.index("--root") + 1] == str(tmp_path)
 
 
-def test_identity_file_names_the_configured_key() -> None:
-    [ident] = s3_identities("AK", "SK")["identities"]
-    assert ident["credentials"] == [{"accessKey": "AK", "secretKey": "SK"}]
-    assert "Write" in ident["actions"] and "Read" in ident["actions"]
-
-
-def test_weed_command_uses_the_settings_ports_and_stays_offline(tmp_path: Path) -> None:
-    svc = SeaweedFS(
-        Settings(
-            home=tmp_path / "home",
-            tools_cache=tmp_path / "tools",
-            media_s3_endpoint="http://127.0.0.1:28000",
-            seaweedfs_master_port=21000,
-            seaweedfs_volume_port=22000,
-            seaweedfs_filer_port=23000,
-        )
+def test_server_command_follows_the_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        tools_cache=tmp_path / "tools",
+        media_s3_endpoint="http://127.0.0.1:28000",
+        media_s3_access_key="AK",
+        media_s3_secret_key="SK",
     )
+    svc = S3Store(settings)
     cmd = svc.command()
-    assert cmd[0].startswith(str(tmp_path / "tools" / "seaweedfs"))
-    for flag in (
-        "-s3.port=28000",
-        "-s3.port.grpc=38000",
-        "-master.port=21000",
-        "-master.port.grpc=31000",
-        "-volume.port=22000",
-        "-filer.port=23000",
-        "-master.telemetry=false",
-        f"-dir={tmp_path / 'home' / 'seaweedfs' / 'data'}",
-    ):
-        assert flag in cmd, flag
+    assert cmd[0] == str(tmp_path / "tools" / "s3s-fs" / settings.s3s_fs_version / "bin" / "s3s-fs")
+    assert cmd[cmd.index("--port") + 1] == "28000" and cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--access-key") + 1] == "AK" and cmd[cmd.index("--secret-key") + 1] == "SK"
+    assert cmd[-1] == str(tmp_path / "home" / "s3" / "data")
     assert svc.marker in " ".join(cmd)
+    other = S3Store(settings.model_copy(update={"home": tmp_path / "home2"}))
+    assert other.marker not in " ".join(cmd)  # another home's server is not ours
     assert svc.endpoint == ("127.0.0.1", 28000)
+
+
+def test_tools_cache_defaults_outside_the_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert Settings(home=tmp_path / "home").tools_dir == tmp_path / "xdg" / "pakn"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert Settings().tools_dir == Path.home() / ".cache" / "pakn"
