@@ -5,6 +5,7 @@ citing it is accepted; an unreachable store is a clear 503."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,19 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def s3_env(engines: Settings, env: Settings) -> Settings:
-    """The test's settings with the S3 store, in a key prefix of its own in the shared bucket."""
+def s3_env(engines: Settings, env: Settings) -> Iterator[Settings]:
+    """The test's settings with the S3 store, in a key prefix of its own in the shared bucket
+    (its objects are deleted after the test)."""
     manager.start(engines, only="s3")  # a no-op once `pakn services start` ran
-    return env.model_copy(
+    settings = env.model_copy(
         update={"media_store": "s3", "media_s3_prefix": f"{env.topic_prefix.rstrip('.')}/"}
     )
+    yield settings
+    with contextlib.suppress(Exception):
+        s3 = bucket_client(settings)
+        bucket, prefix = settings.media_s3_bucket, settings.media_s3_prefix
+        for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=obj["Key"])
 
 
 @pytest.fixture
