@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from botocore.config import Config
 from gateway.auth import mint_token
 from pakn.services import manager
 from pakn.settings import Settings
-from pakn.topics import COMMANDS
+from pakn.topics import COMMANDS, INTAKE
 from schemas.codec import get_codec
+from tests.factories import feedback
 from tests.harness import Proc, free_port
 from tests.integration.test_workflow_http import (
     PHOTO,
@@ -137,6 +139,32 @@ def test_evidence_is_stored_once_in_the_bucket_and_cited_by_a_command(
         [{"sha256": ref["sha256"], "content_type": "image/jpeg", "size": len(PHOTO),
           "filename": None}]
     ]  # fmt: skip
+
+
+def test_photos_of_a_submission_go_to_the_bucket(s3_env: Settings, tmp_path: Path) -> None:
+    gateway = Proc("gateway", s3_env, tmp_path).start()
+    try:
+        wait_gateway(s3_env, gateway)
+
+        async def post() -> tuple[int, dict]:
+            form = aiohttp.FormData()
+            form.add_field("submission", json.dumps(feedback(2)), content_type="application/json")
+            form.add_field("media", PHOTO, filename="pothole.jpg", content_type="image/jpeg")
+            url = f"http://127.0.0.1:{s3_env.gateway_port}/v1/feedback"
+            async with aiohttp.ClientSession() as s, s.post(url, data=form) as r:
+                return r.status, await r.json()
+
+        status, body = asyncio.run(post())
+        assert status == 202, body
+    finally:
+        gateway.stop()
+    [msg] = topic_messages(s3_env, INTAKE.name(s3_env))
+    _, rec = get_codec().decode(msg.value())
+    [ref] = rec["media"]
+    assert ref["size"] == len(PHOTO) and ref["filename"] == "pothole.jpg"
+    key = f"{s3_env.media_s3_prefix}{ref['sha256']}"
+    got = bucket_client(s3_env).get_object(Bucket=s3_env.media_s3_bucket, Key=key)
+    assert got["Body"].read() == PHOTO
 
 
 def test_an_unreachable_store_answers_503_media_store_unavailable(
