@@ -25,7 +25,14 @@ from gateway.keys import (
     SETTINGS,
 )
 from gateway.limits import RateLimiter, retry_after
-from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, MediaUnavailable, open_store, put_files
+from gateway.media import (
+    ALLOWED_TYPES,
+    DOCUMENT_TYPES,
+    MediaStore,
+    MediaUnavailable,
+    open_store,
+    put_files,
+)
 from gateway.models import FieldFeedbackIn, field_errors
 from gateway.openapi import openapi_document
 from gateway.params import case_id_of, read_json
@@ -218,6 +225,14 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document(request.app[SETTINGS]))
 
 
+def _prepare_media(store: MediaStore) -> None:
+    try:
+        store.prepare()
+        log.info("media store ready", extra={"where": store.where()})
+    except MediaUnavailable as exc:
+        log.warning("media store unavailable", extra={"error": str(exc)[:300]})
+
+
 def build_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[errors_middleware, limits_middleware],
@@ -236,15 +251,15 @@ def build_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> Any:
         loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, app[MEDIA].prepare)
-        except MediaUnavailable as exc:  # uploads answer 503 until it answers (prepare retries)
-            log.warning("media store unavailable", extra={"error": str(exc)[:300]})
+        # In the background: a store that is down must not hold the gateway's start (uploads
+        # answer 503 meanwhile; the store prepares itself again before its next write).
+        preparing = loop.run_in_executor(None, _prepare_media, app[MEDIA])
         app[PUBLISHER] = Publisher(settings.kafka_bootstrap, settings.gateway_delivery_timeout_s)
         app[REPLIES] = await loop.run_in_executor(
             None, Replies, settings.kafka_bootstrap, COMMAND_RESULTS.name(settings)
         )
         yield
+        await preparing
         await loop.run_in_executor(None, app[REPLIES].close)
         await loop.run_in_executor(None, app[PUBLISHER].close)
 
