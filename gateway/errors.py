@@ -69,6 +69,13 @@ ERRORS: dict[str, tuple[int, Message]] = {
             "The system cannot accept submissions right now; please retry later.",
         ),
     ),
+    "media_store_unavailable": (
+        503,
+        Message(
+            "Chưa lưu được tệp đính kèm, vui lòng gửi lại sau.",
+            "The media store cannot be reached right now; please retry later.",
+        ),
+    ),
     # --- authentication (401) and authorization (403): gateway/auth.py, docs/auth.md
     "token_missing": (
         401,

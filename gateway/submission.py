@@ -19,6 +19,7 @@ from gateway.errors import ApiError, FieldError
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
 from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
 from gateway.limits import retry_after
+from gateway.media import put_files
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
 from gateway.sealing import sender_data_key
@@ -62,11 +63,7 @@ async def publish_submission(
     wait = app[SENDER_LIMITS].take(pseudonym)
     if wait:
         raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})
-    store = app[MEDIA]
-    media = [
-        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
-        for ctype, name, data in files
-    ]
+    media = await put_files(app[MEDIA], files)
     case_id = new_case_id(idempotency_key)
     now = datetime.now(UTC)
     started = time.perf_counter()
