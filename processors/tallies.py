@@ -2,9 +2,10 @@
 
 Each case contributes a set of *facts* (received, received late, handled on time, ...) to the
 units that were responsible for its stages. The worker derives a case's facts from its state and
-sends them, keyed by unit, with the case's version; the unit's tally keeps each case's latest
-facts and its counts change by the difference. Applying the same facts twice, or an older version
-after a newer one, changes nothing: replaying a partition never changes a tally.
+sends them, keyed by unit, with the case's version; each case's latest facts are kept (beside the
+tally, in the worker) and the tally's counts change by the difference. Applying the same facts
+twice, or an older version after a newer one, changes nothing: replaying a partition never changes
+a tally.
 
 Which month: a case's facts count in the month (Asia/Ho_Chi_Minh) it was **submitted**, so that a
 unit's late share is a share of the same set of items (choice; docs/oversight.md).
@@ -102,6 +103,47 @@ def counts_of(cases: dict[str, list[int]]) -> dict[str, int]:
     return {f: sum(1 for mask, _ in cases.values() if mask & BIT[f]) for f in FACTS}
 
 
+def new_tally(unit: str, month: str) -> dict[str, Any]:
+    return {
+        "unit": unit,
+        "month": month,
+        "counts": dict.fromkeys(FACTS, 0),
+        "flags": [],
+        "version": 0,
+        "closed": False,
+    }
+
+
+def apply_case_facts(
+    tally: dict[str, Any] | None,
+    unit: str,
+    month: str,
+    old: list[int] | None,
+    mask: int,
+    version: int,
+    thresholds: Thresholds,
+) -> tuple[dict[str, Any], bool, list[str]]:
+    """The unit-month tally (counts and flags only) with one case's facts at ``version``, given
+    that case's previous ``[mask, version]`` (None: never counted). The caller stores the case's
+    new entry when ``changed``: kept apart from the tally, an update costs the same whatever the
+    number of cases in the month (the worker keeps them in a table of their own).
+
+    Returns (tally, changed, newly raised flags). Older or equal versions change nothing.
+    """
+    t = tally or new_tally(unit, month)
+    if old is not None and old[1] >= version:
+        return t, False, []
+    old_mask = old[0] if old else 0
+    t = {**t, "counts": dict(t["counts"])}  # a new value: the stored one is never edited
+    for f in FACTS:
+        bit = BIT[f]
+        t["counts"][f] += bool(mask & bit) - bool(old_mask & bit)
+    t["version"] += 1
+    raised = [f for f in flags_of(t["counts"], thresholds) if f not in t["flags"]]
+    t["flags"] = t["flags"] + raised
+    return t, True, raised
+
+
 def apply_facts(
     tally: dict[str, Any] | None,
     unit: str,
@@ -111,31 +153,16 @@ def apply_facts(
     version: int,
     thresholds: Thresholds,
 ) -> tuple[dict[str, Any], bool, list[str]]:
-    """The unit-month tally with this case's facts at ``version``.
-
-    Returns (tally, changed, newly raised flags). Older or equal versions change nothing.
-    """
-    t = tally or {
-        "unit": unit,
-        "month": month,
-        "cases": {},
-        "counts": dict.fromkeys(FACTS, 0),
-        "flags": [],
-        "version": 0,
-        "closed": False,
-    }
-    old = t["cases"].get(case_id)
-    if old is not None and old[1] >= version:
-        return t, False, []
-    old_mask = old[0] if old else 0
-    t["cases"][case_id] = [mask, version]
-    for f in FACTS:
-        bit = BIT[f]
-        t["counts"][f] += bool(mask & bit) - bool(old_mask & bit)
-    t["version"] += 1
-    raised = [f for f in flags_of(t["counts"], thresholds) if f not in t["flags"]]
-    t["flags"] = t["flags"] + raised
-    return t, True, raised
+    """``apply_case_facts`` with each case's latest facts kept inside the tally (``cases``)."""
+    cases = (tally or {}).get("cases", {})
+    t, changed, raised = apply_case_facts(
+        tally, unit, month, cases.get(case_id), mask, version, thresholds
+    )
+    if changed:
+        t["cases"] = {**cases, case_id: [mask, version]}
+    elif "cases" not in t:
+        t["cases"] = cases
+    return t, changed, raised
 
 
 def late_share(counts: dict[str, int]) -> float:

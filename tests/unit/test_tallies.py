@@ -121,3 +121,28 @@ def test_closing_a_month_marks_it_final_once_and_raises_what_is_still_due() -> N
     assert changed and closed["closed"] and raised == ["late_share"]
     again, changed, raised = close_month(closed, TH)
     assert not changed and raised == [] and again is closed
+
+
+@given(updates, st.randoms(use_true_random=False))
+def test_facts_kept_beside_the_tally_give_the_same_figures(ups, rnd) -> None:
+    """The worker keeps each case's facts in a table of its own (apply_case_facts): same counts
+    as the tally that carries them, and no stored value is edited in place."""
+    from processors.tallies import apply_case_facts
+
+    replay = ups + ups[: len(ups) // 2]
+    rnd.shuffle(replay)
+    inside, beside = None, None
+    kept: dict[str, list[int]] = {}
+    for case, version in replay:
+        mask = mask_of(case, version)
+        inside, _, _ = apply_facts(inside, "u", "m", case, mask, version, TH)
+        before = repr(beside)
+        new, changed, _ = apply_case_facts(beside, "u", "m", kept.get(case), mask, version, TH)
+        assert repr(beside) == before  # the stored value is untouched
+        if changed:
+            kept[case] = [mask, version]
+        beside = new
+    if ups:
+        assert beside is not None and inside is not None and "cases" not in beside
+        assert beside["counts"] == inside["counts"] and beside["flags"] == inside["flags"]
+        assert kept == inside["cases"]
