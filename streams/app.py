@@ -46,7 +46,7 @@ from processors.due_index import DueIndex
 from processors.routing import default_router
 from processors.tallies import (
     Thresholds,
-    apply_facts,
+    apply_case_facts,
     close_month,
     current_month,
     facts_messages,
@@ -122,7 +122,15 @@ tallies = app.Table(
     "unit-month-tallies",
     default=None,
     schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="processors.tallies: each case's latest facts and the counts of a unit's month.",
+    help="processors.tallies: the counts and flags of a unit's month.",
+)
+# Each case's latest facts in a unit-month, keyed "unit/month/case"; beside the tally (not in it)
+# so that an update writes a few bytes, not every case of the month (same partition: by unit).
+case_facts = app.Table(
+    "unit-month-case-facts",
+    default=None,
+    schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    help="processors.tallies: [mask, version] of each case's latest facts in a unit-month.",
 )
 due = DueIndex()  # this worker's open clocks, by due instant
 _rebuilding: set[str] | None = None  # cases the agents touched while the index is rebuilt
@@ -303,15 +311,16 @@ async def _apply_facts(event: faust.EventT) -> None:
             return
         tally, changed, raised = close_month(stored, thresholds)
     elif name == "UnitFacts":
-        tally, changed, raised = apply_facts(
-            tallies.get(key),
-            f["unit_code"],
-            f["month"],
-            str(f["case_id"]),
-            f["mask"],
-            f["version"],
-            thresholds,
+        stored = tallies.get(key)
+        case_key = f"{key}/{f['case_id']}"
+        old = case_facts.get(case_key)
+        if old is None and stored is not None and "cases" in stored:
+            old = stored["cases"].get(str(f["case_id"]))  # a tally stored before the split
+        tally, changed, raised = apply_case_facts(
+            stored, f["unit_code"], f["month"], old, f["mask"], f["version"], thresholds
         )
+        if changed:
+            case_facts[case_key] = [f["mask"], f["version"]]
     else:
         raise DecodeError("invalid_event", f"{name} does not belong on {event.message.topic}")
     if changed:
@@ -409,7 +418,8 @@ def run_worker(settings: Settings) -> None:
     setup_logging(settings.log_level, "worker")
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
-    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in (cases, tallies)])
+    tables = (cases, tallies, case_facts)
+    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in tables])
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()
