@@ -925,6 +925,32 @@ async def _open_loop(url: str, bodies: list[bytes], rate: float) -> list[dict[st
     return out
 
 
+def worker_lag(s: Settings) -> int:
+    """Events in the worker's input topics that its group has not committed yet."""
+    from pakn.topics import COMMANDS, UNIT_FACTS
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": s.kafka_bootstrap,
+            "group.id": s.worker_app_id,
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        parts = []
+        for spec in (INTAKE, COMMANDS, UNIT_FACTS):
+            name = spec.name(s)
+            meta = consumer.list_topics(name, timeout=10).topics[name]
+            parts += [TopicPartition(name, p) for p in meta.partitions]
+        lag = 0
+        for tp in consumer.committed(parts, timeout=10):
+            lo, hi = consumer.get_watermark_offsets(tp, timeout=10)
+            lag += hi - (tp.offset if tp.offset >= 0 else lo)
+        return lag
+    finally:
+        consumer.close()
+
+
 def e2e_step(
     run: Run, procs: dict[str, Any], rate: float, seconds: float, start: int, drain_s: float
 ) -> dict[str, Any]:
@@ -1079,6 +1105,8 @@ def bench_e2e(
         rate = max(25.0, min(a.rate * 0.8, round(capacity * 0.8 / 25) * 25))
         offset = 1_000_000
         for _ in range(a.ladder if best is None else 0):
+            # the overload's work behind the rows (the tallies agent) must be done first
+            wait_for(lambda: worker_lag(s) == 0, a.drain, "the worker to catch up", every=2)
             step = e2e_step(run, procs, rate, a.ladder_seconds, offset, a.drain)
             offset += int(rate * a.ladder_seconds) + 1
             steps.append(step)
