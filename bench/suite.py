@@ -19,7 +19,7 @@ baselines of the same run count, the absolute figures only inform.
 - sink: rows/s into ClickHouse through sinks/clickhouse.py (consume, decode, rows, insert,
   commit) over the worker's output, against a raw clickhouse-driver columnar insert of the same
   rows (built beforehand, batches of the sink's size) into a twin database.
-- e2e: open-loop load at a fixed rate (1,000/s for 60 s; --quick 20 s) with gateway, worker and
+- e2e: open-loop load at a fixed rate (1,000/s for 60 s; --quick 10 s) with gateway, worker and
   sink on this machine; latency = row visible in ClickHouse (polled every 100 ms) - the request's
   scheduled send time; lost and doubled cases; RSS of each process; then lower rates until one
   is sustained (p99 <= 3 s, nothing lost).
@@ -1130,7 +1130,9 @@ def bench_e2e(
 # --- main ------------------------------------------------------------------------------------
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="short durations (~3-4 min in all)")
+    p.add_argument(
+        "--quick", action="store_true", help="short durations (~6-8 min on a loaded 2-core machine)"
+    )
     p.add_argument("--only", default="gateway,worker,sink,e2e", help="sections to run")
     p.add_argument("--profile", type=Path, default=None, help="write pyinstrument profiles here")
     p.add_argument("--logs", type=Path, default=None, help="keep process logs here")
@@ -1143,7 +1145,7 @@ def main() -> None:
     a.gw_seconds = 5 if quick else 10
     a.rounds = 1 if quick else 2
     a.events = 4000 if quick else 10_000
-    a.e2e_seconds = 20 if quick else 60
+    a.e2e_seconds = 10 if quick else 60
     a.ladder_seconds = 10 if quick else 30
     a.ladder = 2 if quick else 3
     a.drain = 400 if quick else 900  # at most, to see the backlog of an overload drain
