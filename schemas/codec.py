@@ -79,7 +79,8 @@ class Codec:
         self._by_fp: dict[bytes, _Writer] = {}
         for name in MESSAGE_TYPES:
             schema = load_message_schema(name, folder)
-            writer = _Writer(name, schema, MAGIC + schema_fingerprint(schema))
+            # parsed once: fastavro re-parses an unparsed schema on every read and write
+            writer = _Writer(name, parse_schema(schema), MAGIC + schema_fingerprint(schema))
             self._current[name] = writer
             self._by_fp[writer.header[2:]] = writer
         history = folder / "history"

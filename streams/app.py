@@ -47,13 +47,16 @@ from processors.due_index import DueIndex
 from processors.routing import default_router
 from processors.tallies import (
     Thresholds,
-    apply_facts,
+    apply_shard_facts,
     close_month,
     current_month,
     facts_messages,
     flag_threshold,
     flag_value,
+    fold_shard,
     late_share,
+    shard_of,
+    split_legacy,
 )
 from processors.units import install_hours_resolver
 from processors.workflow import apply_command
@@ -123,7 +126,15 @@ tallies = app.Table(
     "unit-month-tallies",
     default=None,
     schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="processors.tallies: each case's latest facts and the counts of a unit's month.",
+    help="processors.tallies: the counts and flags of a unit's month.",
+)
+# The cases of a unit-month in SHARDS shards, keyed "unit/month/shard" (same partition as the
+# month: by unit); an update rewrites one shard, not every case of the month.
+tally_shards = app.Table(
+    "unit-month-shards",
+    default=None,
+    schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    help="processors.tallies: one shard's cases ([mask, version]) and their counts.",
 )
 due = DueIndex()  # this worker's open clocks, by due instant
 _rebuilding: set[str] | None = None  # cases the agents touched while the index is rebuilt
@@ -314,14 +325,21 @@ async def _apply_facts(event: faust.EventT) -> None:
             return
         tally, changed, raised = close_month(stored, thresholds)
     elif name == "UnitFacts":
-        tally, changed, raised = apply_facts(
-            tallies.get(key),
-            f["unit_code"],
-            f["month"],
-            str(f["case_id"]),
-            f["mask"],
-            f["version"],
-            thresholds,
+        stored = tallies.get(key)
+        if stored is not None and "cases" in stored:  # kept before the shards: split it once
+            stored, legacy = split_legacy(stored)
+            for no, value in legacy.items():
+                tally_shards[f"{key}/{no}"] = value
+        no = shard_of(str(f["case_id"]))
+        shard_key = f"{key}/{no}"
+        # the shard first (masks and counts in one write), then the month value set from it
+        shard, shard_changed = apply_shard_facts(
+            tally_shards.get(shard_key), str(f["case_id"]), f["mask"], f["version"]
+        )
+        if shard_changed:
+            tally_shards[shard_key] = shard
+        tally, changed, raised = fold_shard(
+            stored, f["unit_code"], f["month"], no, shard["counts"], thresholds
         )
     else:
         raise DecodeError("invalid_event", f"{name} does not belong on {event.message.topic}")
@@ -420,7 +438,8 @@ def run_worker(settings: Settings) -> None:
     setup_logging(settings.log_level, "worker")
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
-    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in (cases, tallies)])
+    tables = (cases, tallies, tally_shards)
+    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in tables])
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()

@@ -59,3 +59,22 @@ def test_decoded_event_opens_a_case_whose_state_is_plain_json() -> None:
     codec.encode("CaseState", d.state.snapshot())
     for name, out in d.emits:
         codec.encode(name, out)
+
+
+def test_to_dict_is_asdict_and_shares_nothing_mutable() -> None:
+    """CaseState.to_dict is a fast asdict: the same value, and no container shared with the
+    state (the worker stores it while the state may still change)."""
+    import dataclasses
+
+    state = open_case(None, submitted_record(), CAL).state
+    assert state is not None and state.stages and state.outbox
+    state.ratings.append("satisfied")
+    state.past_stages.append({"receive": {"clock": None, "tags": ("a", ["b"])}})
+    out = state.to_dict()
+    assert out == dataclasses.asdict(state)
+    before = dataclasses.asdict(state)
+    out["stages"].clear()
+    out["outbox"].clear()
+    out["ratings"].append("x")
+    out["past_stages"][0]["receive"]["tags"][1].append("c")
+    assert dataclasses.asdict(state) == before
