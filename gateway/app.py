@@ -35,7 +35,7 @@ from gateway.submission import checked_media, publish_submission
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
-from pakn.topics import COMMAND_RESULTS
+from pakn.topics import COMMAND_RESULTS, RECEPTION_RESULTS
 from processors.catalogue import CATEGORIES
 from sinks.reader import WarehouseReader
 
@@ -242,7 +242,10 @@ def build_app(settings: Settings) -> web.Application:
         loop = asyncio.get_running_loop()
         app[PUBLISHER] = Publisher(settings.kafka_bootstrap, settings.gateway_delivery_timeout_s)
         app[REPLIES] = await loop.run_in_executor(
-            None, Replies, settings.kafka_bootstrap, COMMAND_RESULTS.name(settings)
+            None,
+            Replies,
+            settings.kafka_bootstrap,
+            [COMMAND_RESULTS.name(settings), RECEPTION_RESULTS.name(settings)],
         )
         yield
         await loop.run_in_executor(None, app[REPLIES].close)
@@ -259,10 +262,11 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
-    from gateway import open311, public  # publication, tracking, oversight; Open311
+    from gateway import open311, public, reception  # publication, tracking, oversight; Open311
 
     public.add_routes(app)
     open311.add_routes(app)
+    reception.add_routes(app)  # citizen-reception booking
     return app
 
 

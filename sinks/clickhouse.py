@@ -22,17 +22,26 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from pakn.deadletters import dead_letter
 from pakn.logs import setup_logging
 from pakn.settings import Settings
-from pakn.topics import CASE_EVENTS, CASE_STATE, DEAD_LETTERS, OVERSIGHT_FLAGS, UNIT_TALLIES
+from pakn.topics import (
+    CASE_EVENTS,
+    CASE_STATE,
+    DEAD_LETTERS,
+    OVERSIGHT_FLAGS,
+    RECEPTION_BOOKINGS,
+    UNIT_TALLIES,
+)
 from schemas.codec import DecodeError, get_codec
 from sinks.connection import clickhouse
 from sinks.rows import (
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
     FLAG_COLUMNS,
+    RECEPTION_BOOKING_COLUMNS,
     TALLY_COLUMNS,
     case_event_row,
     case_row,
     flag_row,
+    reception_booking_row,
     tally_row,
 )
 
@@ -84,6 +93,12 @@ def routes(settings: Settings) -> dict[str, Route]:
         ),
         OVERSIGHT_FLAGS.name(settings): Route(
             "oversight_flags", "OversightFlag", FLAG_COLUMNS, lambda rec, _: flag_row(rec)
+        ),
+        RECEPTION_BOOKINGS.name(settings): Route(
+            "reception_bookings",
+            "ReceptionBooking",
+            RECEPTION_BOOKING_COLUMNS,
+            lambda rec, _: reception_booking_row(rec),
         ),
     }
 

@@ -16,7 +16,7 @@ from processors.calendar import WorkingCalendar
 CAL = WorkingCalendar()
 WINDOW = r.Window(opens_before_s=14 * 86400, closes_before_s=86400)
 DAY = "2026-03-10"  # a Tuesday
-SESSION = "s-1"
+SESSION = "6f1d1c0e-3b1a-4c8e-9d57-0a4f2b7c9e11"
 START = r.local_ms(DAY, "08:00")
 OPEN_NOW = START - 3 * 86400 * 1000  # three days before: booking is open
 SEALED = {"key_id": "k", "nonce": "bm9uY2U=", "ciphertext": "Y3Q="}
