@@ -359,3 +359,55 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(base + "/{session_id}/bookings/{code}/no-show", _office_action(NO_SHOW))
     app.router.add_get(base + "/{session_id}/slots/{slot_id}/bookings", get_slot_bookings)
     app.router.add_get("/v1/reception/requests/{request_id}", get_request)
+
+
+def openapi_parts() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reception paths and their body schemas, for gateway/openapi.py."""
+    components: dict[str, Any] = {}
+    for model in (SessionIn, BookIn, OwnerIn):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components |= schema.pop("$defs", {})
+        components[model.__name__] = schema
+
+    def op(summary: str, body: str | None = None, office: bool = False, ok: str = "200") -> Any:
+        out: dict[str, Any] = {
+            "summary": summary,
+            "responses": {
+                ok: {"description": "the worker's answer"},
+                "202": {"description": "not answered in time: status URL"},
+                "4XX": {
+                    "description": "refused with a stable code",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+            },
+        }
+        if body:
+            out["requestBody"] = {
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}
+                }
+            }
+        if office:
+            out["security"] = [{"bearer": []}]
+        return out
+
+    base = "/v1/reception/sessions"
+    code = base + "/{session_id}/bookings/{code}"
+    paths = {
+        base: {"post": op("Publish a reception session (office)", "SessionIn", True, "201")},
+        base + "/{session_id}": {"get": op("A session: slots and places taken")},
+        base + "/{session_id}/bookings": {
+            "post": op("Book a place (identity sealed; sender token optional)", "BookIn", ok="201")
+        },
+        code + "/cancel": {"post": op("Cancel a booking (the citizen)", "OwnerIn")},
+        code + "/move": {"post": op("Move a booking to another slot (the citizen)", "OwnerIn")},
+        code + "/check-in": {"post": op("Check a citizen in (office)", office=True)},
+        code + "/no-show": {"post": op("Mark a no-show (office)", office=True)},
+        base + "/{session_id}/slots/{slot_id}/bookings": {
+            "get": op("A slot's list with the citizens' identity (office)", office=True)
+        },
+        "/v1/reception/requests/{request_id}": {"get": op("The outcome of a request (after 202)")},
+    }
+    return paths, components
