@@ -184,7 +184,7 @@ def test_a_thousand_citizens_for_fifty_places(booking: tuple[Settings, dict[str,
     procs["worker"] = Proc("worker", env, procs["worker"].log_path.parent).start()
     procs["gateway"] = Proc("gateway", env, procs["gateway"].log_path.parent).start()
     wait_gateway(env, procs["gateway"])
-    for i in (winner, winner + 1, 500, 999):
+    for i in (winner, winner + 1, 500, 999):  # (the new gateway has none of these cached)
         status, body = api.book(sid, i, key=f"crowd-{i}")
         first_status, first = answers[i]
         assert status == first_status
@@ -202,8 +202,15 @@ def test_a_thousand_citizens_for_fifty_places(booking: tuple[Settings, dict[str,
         {"id_number": citizen(winner)["id_number"]},
     )
     assert (status, body["status"]) == (200, "cancelled"), body
+    assert api.taken(sid) == {"s1": PLACES - 1}
+    # a refused request sent again is still refused (its answer is remembered), place or not
+    replayed = {winner, winner + 1, 500, 999}
+    loser = next(i for i in reversed(range(CROWD)) if answers[i][0] == 409 and i not in replayed)
+    status, body = api.book(sid, loser, key=f"crowd-{loser}")
+    assert (status, body["error"]["code"]) == (409, "slot_full")
     assert api.book(sid, CROWD + 1)[0] == 201
     assert api.book(sid, CROWD + 2)[1]["error"]["code"] == "slot_full"
+    assert api.taken(sid) == {"s1": PLACES}
 
 
 def test_office_sees_the_slot_list_and_citizens_move_their_booking(
