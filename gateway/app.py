@@ -42,7 +42,7 @@ from gateway.submission import checked_media, publish_submission
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
-from pakn.topics import COMMAND_RESULTS
+from pakn.topics import COMMAND_RESULTS, RECEPTION_RESULTS
 from processors.catalogue import CATEGORIES
 from sinks.reader import WarehouseReader
 
@@ -256,7 +256,10 @@ def build_app(settings: Settings) -> web.Application:
         preparing = loop.run_in_executor(None, _prepare_media, app[MEDIA])
         app[PUBLISHER] = Publisher(settings.kafka_bootstrap, settings.gateway_delivery_timeout_s)
         app[REPLIES] = await loop.run_in_executor(
-            None, Replies, settings.kafka_bootstrap, COMMAND_RESULTS.name(settings)
+            None,
+            Replies,
+            settings.kafka_bootstrap,
+            [COMMAND_RESULTS.name(settings), RECEPTION_RESULTS.name(settings)],
         )
         yield
         await preparing
@@ -274,11 +277,12 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
-    from gateway import open311, privacy_routes, public  # publication, tracking; Open311
+    from gateway import open311, privacy_routes, public, reception  # publication, tracking; Open311
 
     public.add_routes(app)
     open311.add_routes(app)
     privacy_routes.add_routes(app)  # the unit's view of a case, re-identification
+    reception.add_routes(app)  # citizen-reception booking
     return app
 
 

@@ -48,8 +48,9 @@ HEAD = "head"  # thủ trưởng / lãnh đạo đơn vị: approves and publish
 OVERSIGHT = "oversight"  # Trung tâm Phục vụ hành chính công: reads every unit's figures
 OPERATOR = "operator"  # platform operator: oversight reads, and the only one who re-identifies
 SENDER = "sender"  # citizen / organisation, through the app
+RECEPTION_OFFICE = "reception_office"  # Ban Tiếp công dân: reception sessions and their lists
 
-AGENCY_ROLES = (RECEIVING, HANDLING, HEAD, OVERSIGHT, OPERATOR)
+AGENCY_ROLES = (RECEIVING, HANDLING, HEAD, OVERSIGHT, OPERATOR, RECEPTION_OFFICE)
 UNIT_ROLES = frozenset({RECEIVING, HANDLING, HEAD})  # these tokens must name their unit
 ROLES = (*AGENCY_ROLES, SENDER)
 
@@ -106,6 +107,12 @@ RULES: Mapping[str, Rule] = {
     "oversight_read": _rule(OVERSIGHT, OPERATOR, on=ANY_UNIT),
     # re-identifying a (confidential) sender: the platform operator only (§3)
     "reidentify": _rule(OPERATOR, on=ANY_UNIT),
+    # citizen reception (docs/reception.md): the office publishes sessions, sees each slot's list
+    # with the citizens' identity, checks people in and marks no-shows. Citizens book with their
+    # identity (or a sender token bound to it): the worker binds a booking to its citizen.
+    "reception_publish": _rule(RECEPTION_OFFICE, on=ANY_UNIT),
+    "reception_list": _rule(RECEPTION_OFFICE, on=ANY_UNIT),
+    "reception_attend": _rule(RECEPTION_OFFICE, on=ANY_UNIT),
 }
 ACTIONS = tuple(RULES)
 

@@ -495,3 +495,106 @@ FIELD_MESSAGES |= {
         "A justification is required (at least 10 characters: the request, the act, the ticket).",
     ),
 }
+# Citizen-reception booking (processors/reception.py REFUSALS, gateway/reception.py;
+# docs/reception.md).
+ERRORS |= {
+    "unknown_session": (
+        404,
+        _m("Không tìm thấy buổi tiếp công dân.", "No such reception session."),
+    ),
+    "session_exists": (
+        409,
+        _m(
+            "Buổi tiếp công dân này đã được công bố.",
+            "This reception session is already published.",
+        ),
+    ),
+    "invalid_session": (
+        422,
+        _m(
+            "Buổi tiếp công dân chưa hợp lệ (ngày, khung giờ hoặc số chỗ).",
+            "The session is not valid (date, time slots or capacities).",
+        ),
+    ),
+    "not_a_working_day": (
+        422,
+        _m(
+            "Chỉ tổ chức tiếp công dân vào ngày làm việc.",
+            "Reception sessions are held on working days only.",
+        ),
+    ),
+    "slot_outside_office_hours": (
+        422,
+        _m(
+            "Khung giờ tiếp phải nằm trong giờ làm việc.",
+            "Every time slot must lie within office hours.",
+        ),
+    ),
+    "booking_not_open": (
+        409,
+        _m(
+            "Chưa đến thời gian đăng ký buổi tiếp này.", "Booking for this session is not open yet."
+        ),
+    ),
+    "booking_closed": (
+        409,
+        _m("Đã hết thời gian đăng ký buổi tiếp này.", "Booking for this session has closed."),
+    ),
+    "unknown_slot": (
+        422,
+        _m("Khung giờ không có trong buổi tiếp này.", "This session has no such time slot."),
+    ),
+    "slot_full": (
+        409,
+        _m(
+            "Khung giờ này đã hết chỗ, vui lòng chọn khung giờ khác.",
+            "This time slot is full; please choose another one.",
+        ),
+    ),
+    "already_booked": (
+        409,
+        _m(
+            "Bạn đã có một lịch đăng ký trong buổi tiếp này.",
+            "You already hold a booking in this session.",
+        ),
+    ),
+    "unknown_booking": (
+        404,
+        _m("Không tìm thấy mã đăng ký.", "No such booking code in this session."),
+    ),
+    "not_your_booking": (
+        403,
+        _m(
+            "Mã đăng ký này không phải của bạn.",
+            "This booking belongs to someone else.",
+        ),
+    ),
+    "booking_not_active": (
+        409,
+        _m(
+            "Lịch đăng ký đã huỷ hoặc đã được ghi nhận.",
+            "This booking is cancelled or already checked in / marked as a no-show.",
+        ),
+    ),
+    "same_slot": (
+        422,
+        _m("Lịch đăng ký đã ở khung giờ này.", "The booking is already in this time slot."),
+    ),
+    "session_started": (
+        409,
+        _m("Khung giờ tiếp đã bắt đầu.", "The time slot has already begun."),
+    ),
+    "session_not_started": (
+        409,
+        _m("Buổi tiếp chưa diễn ra.", "The session has not begun yet."),
+    ),
+    "unknown_op": (422, _m("Thao tác không tồn tại.", "Unknown action.")),
+    "identity_mismatch": (
+        403,
+        _m(
+            "Số CCCD không khớp với tài khoản đăng nhập.",
+            "The identity number does not match the signed-in citizen.",
+        ),
+    ),
+    "reception_refused": (422, _m("Yêu cầu bị từ chối.", "The request was refused.")),
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway import reception
 from gateway.commands import CommandIn
 from gateway.errors import ERRORS, FIELD_MESSAGES
 from gateway.models import FieldFeedbackIn
@@ -24,6 +25,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
     command = CommandIn.model_json_schema(ref_template="#/components/schemas/{model}")
     components |= command.pop("$defs", {})
     components["CommandIn"] = command
+    reception_paths, reception_components = reception.openapi_parts()
+    components |= reception_components
     components["Error"] = {
         "type": "object",
         "properties": {
@@ -244,6 +247,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "responses": {"200": {"description": "text"}},
                 }
             },
+            **reception_paths,
         },
         "components": {
             "schemas": components,

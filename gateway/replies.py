@@ -1,8 +1,10 @@
-"""Request/reply over Kafka: wait for the worker's CommandResult of a command this gateway sent.
+"""Request/reply over Kafka: wait for the worker's answer to a request this gateway sent.
 
-Every gateway instance reads the whole results topic from its end (manual assignment, no group
-rebalance, no commits) in a thread, resolves the waiting request's future by command id and keeps
-the recent results for `GET /v1/commands/{id}`.
+Every gateway instance reads the whole of each results topic from its end (manual assignment, no
+group rebalance, no commits) in a thread, resolves the waiting request's future by request id and
+keeps the recent results for status lookups (`GET /v1/commands/{id}`). The answers it knows are
+``ANSWERS``: a case command's CommandResult (by command id, on the command-results topic) and a
+reception request's ReceptionResult (by request id, on the reception results topic).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
@@ -19,12 +22,15 @@ from schemas.codec import DecodeError, get_codec
 
 log = logging.getLogger(__name__)
 
+# Message type -> the field naming the request it answers (ids are UUIDs: they never collide).
+ANSWERS = {"CommandResult": "command_id", "ReceptionResult": "request_id"}
+
 
 class Replies:
     KEEP = 50_000  # recent results kept for status lookups
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self._topic = topic
+    def __init__(self, bootstrap: str, topics: str | Sequence[str]) -> None:
+        self._topics = [topics] if isinstance(topics, str) else list(topics)
         self._consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -33,8 +39,11 @@ class Replies:
                 "fetch.wait.max.ms": 10,
             }
         )
-        meta = self._consumer.list_topics(topic, timeout=10).topics[topic]
-        self._consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in meta.partitions])
+        assigned = []
+        for topic in self._topics:
+            meta = self._consumer.list_topics(topic, timeout=10).topics[topic]
+            assigned += [TopicPartition(topic, p, OFFSET_END) for p in meta.partitions]
+        self._consumer.assign(assigned)
         self._waiting: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
@@ -77,15 +86,19 @@ class Replies:
                     name, rec = codec.decode(msg.value())
                 except DecodeError:
                     continue
-                if name != "CommandResult":
+                id_field = ANSWERS.get(name)
+                if id_field is None:
                     continue
-                rec["command_id"] = str(rec["command_id"])
-                rec["envelope"]["case_id"] = str(rec["envelope"]["case_id"])
+                rid = rec[id_field] = str(rec[id_field])
+                if name == "CommandResult":
+                    rec["envelope"]["case_id"] = str(rec["envelope"]["case_id"])
+                else:
+                    rec["session_id"] = str(rec["session_id"])
                 with self._lock:
-                    self._recent[rec["command_id"]] = rec
+                    self._recent[rid] = rec
                     while len(self._recent) > self.KEEP:
                         self._recent.popitem(last=False)
-                    waiting = self._waiting.pop(rec["command_id"], None)
+                    waiting = self._waiting.pop(rid, None)
                 if waiting is not None:
                     loop, fut = waiting
                     loop.call_soon_threadsafe(_settle, fut, rec)

@@ -211,6 +211,17 @@ class Settings(BaseSettings):
     )
     # --- end of Open311 ---------------------------------------------------------------------
 
+    # --- citizen-reception booking (processors/reception.py, docs/reception.md) ---------------
+    reception_booking_opens_before_s: int = Field(
+        14 * 86400,
+        description="Booking of a reception session opens this long before its first "
+        "slot (seconds; judged at publication).",
+    )
+    reception_booking_closes_before_s: int = Field(
+        86400, description="Booking (and moving) closes this long before the session's first slot."
+    )
+    # --- end of citizen-reception booking ---------------------------------------------------
+
     log_level: str = Field("INFO", description="Log level of every process.")
 
     @property

@@ -124,6 +124,30 @@ PRIVACY_AUDIT = TopicSpec(
     doc="Every re-identification and erasure of a sender's personal data. Kept forever.",
     config={"cleanup.policy": "delete", "retention.ms": "-1"},
 )
+RECEPTION_REQUESTS = TopicSpec(
+    "reception.requests",
+    key="session_id",
+    values=("ReceptionRequest",),
+    doc="Citizen-reception bookings and the office's actions, keyed by session: the partition's "
+    "owner is the session's one writer (docs/reception.md). Kept 30 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+)
+RECEPTION_RESULTS = TopicSpec(
+    "reception.results",
+    key="session_id",
+    values=("ReceptionResult",),
+    doc="The answer to every reception request (accepted or refused with a code), by request id. "
+    "7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+RECEPTION_BOOKINGS = TopicSpec(
+    "reception.bookings",
+    key="session_id/booking_code",
+    values=("ReceptionBooking",),
+    doc="Each reception booking's latest status and slot (no identity), compacted: the warehouse's "
+    "figures of bookings, cancellations, attendance and no-shows.",
+    config={"cleanup.policy": "compact", "min.compaction.lag.ms": str(60_000)},
+)
 
 # Per-unit work streams `<prefix>unit.<unit code>` (1 partition, 90 days): every event of the
 # cases a unit is responsible for, declared by the worker on first use. Agency systems consume
@@ -148,6 +172,9 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     DEAD_LETTERS,
     SENDER_KEYS,
     PRIVACY_AUDIT,
+    RECEPTION_REQUESTS,
+    RECEPTION_RESULTS,
+    RECEPTION_BOOKINGS,
 )
 
 

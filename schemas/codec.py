@@ -41,6 +41,9 @@ MESSAGE_TYPES = (
     "DeadLetter",
     "SenderKey",
     "PrivacyAudit",
+    "ReceptionRequest",
+    "ReceptionResult",
+    "ReceptionBooking",
 )
 
 

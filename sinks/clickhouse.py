@@ -28,6 +28,7 @@ from pakn.topics import (
     DEAD_LETTERS,
     OVERSIGHT_FLAGS,
     PRIVACY_AUDIT,
+    RECEPTION_BOOKINGS,
     UNIT_TALLIES,
 )
 from schemas.codec import DecodeError, get_codec
@@ -37,11 +38,13 @@ from sinks.rows import (
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
     FLAG_COLUMNS,
+    RECEPTION_BOOKING_COLUMNS,
     TALLY_COLUMNS,
     audit_row,
     case_event_row,
     case_row,
     flag_row,
+    reception_booking_row,
     tally_row,
 )
 
@@ -96,6 +99,12 @@ def routes(settings: Settings) -> dict[str, Route]:
         ),
         PRIVACY_AUDIT.name(settings): Route(
             "privacy_audit", "PrivacyAudit", AUDIT_COLUMNS, lambda rec, _: audit_row(rec)
+        ),
+        RECEPTION_BOOKINGS.name(settings): Route(
+            "reception_bookings",
+            "ReceptionBooking",
+            RECEPTION_BOOKING_COLUMNS,
+            lambda rec, _: reception_booking_row(rec),
         ),
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from processors.case import from_ms
@@ -208,4 +208,32 @@ def audit_row(a: dict[str, Any]) -> tuple[Any, ...]:
         a["justification"],
         a["outcome"],
         a.get("detail") or "",
+    )
+
+
+RECEPTION_BOOKING_COLUMNS = (
+    "session_id",
+    "session_date",
+    "booking_code",
+    "slot_id",
+    "status",
+    "version",
+    "moves",
+    "booked_at",
+    "updated_at",
+)
+
+
+def reception_booking_row(b: dict[str, Any]) -> tuple[Any, ...]:
+    """A reception booking's figures (schemas ReceptionBooking: no identity in it)."""
+    return (
+        b["session_id"],
+        date.fromisoformat(b["session_date"]),
+        b["booking_code"],
+        b["slot_id"],
+        b["status"],
+        b["version"],
+        b["moves"],
+        _dt(b["booked_at"]),
+        _dt(b["updated_at"]),
     )

@@ -438,8 +438,10 @@ def run_worker(settings: Settings) -> None:
     setup_logging(settings.log_level, "worker")
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
-    tables = (cases, tallies, tally_shards)
-    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in tables])
+    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in app.tables.values()])
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()
+
+
+import streams.reception  # noqa: E402, F401  (reception booking agents on this app)

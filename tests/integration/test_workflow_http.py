@@ -99,7 +99,7 @@ def until_open(officer: Client, case_id: str) -> dict:
     def received() -> bool:
         status, body = officer.command(case_id, "receive", level="normal")
         out.update(body)
-        return status != 404
+        return status not in (404, 202)  # 202: the worker (still starting) has not answered
 
     wait_for(received, 30, "the case to be registered", every=0.2)
     return out

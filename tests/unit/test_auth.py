@@ -48,15 +48,16 @@ UNIT, OTHER_UNIT = "00070", "00004"  # Phường Hoàn Kiếm, Phường Ba Đì
 ME = "a" * 64  # a sender pseudonym (hex HMAC-SHA256)
 SOMEONE_ELSE = "b" * 64
 
-R, H, HEAD, OV, OP, S = (
+R, H, HEAD, OV, OP, S, RO = (
     "receiving_officer",
     "handling_officer",
     "head",
     "oversight",
     "operator",
     "sender",
+    "reception_office",
 )
-ALL_ROLES = (R, H, HEAD, OV, OP, S)
+ALL_ROLES = (R, H, HEAD, OV, OP, S, RO)
 
 # action -> roles allowed (on the right case), written from domain.md §1 and the issue.
 EXPECTED: dict[str, set[str]] = {
@@ -85,6 +86,9 @@ EXPECTED: dict[str, set[str]] = {
     "reidentify": {OP},
     "upload_media": {R, H, HEAD},
     "read_case": {R, H, HEAD},
+    "reception_publish": {RO},
+    "reception_list": {RO},
+    "reception_attend": {RO},
 }
 OFFICER_ACTIONS = [
     a for a, roles in EXPECTED.items() if roles & {R, H, HEAD} and a != "upload_media"
@@ -118,7 +122,7 @@ def verifier(settings: Settings) -> TokenVerifier:
 def principal(role: str, unit: str | None = UNIT, pseudonym: str | None = None) -> Principal:
     if role == S:
         return Principal(pseudonym or ME, S, None, pseudonym or ME)
-    if role in (OV, OP):
+    if role in (OV, OP, RO):
         return Principal(f"{role}-1", role, None, None)
     return Principal(f"{role}-1", role, unit, None)
 

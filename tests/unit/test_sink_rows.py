@@ -49,3 +49,19 @@ def test_tally_rows_fit_their_columns() -> None:
     }
     row = dict(zip(TALLY_COLUMNS, tally_row(record), strict=True))
     assert row["final"] == 1 and row["late_items"] == 1 and row["repeats"] == 1
+
+
+def test_reception_booking_rows_are_figures_only() -> None:
+    """Core snapshot -> Avro -> row: no identity, no subject, no pseudonym on the way."""
+    from processors import reception as r
+    from schemas.codec import get_codec
+    from sinks.rows import RECEPTION_BOOKING_COLUMNS, reception_booking_row
+    from tests.unit.test_reception import SEALED, booked, published
+
+    state, code = booked(published(), "p" * 64)
+    snapshot = r.booking_snapshot(state, state["bookings"][code])
+    _, record = get_codec().decode(get_codec().encode("ReceptionBooking", snapshot))
+    row = dict(zip(RECEPTION_BOOKING_COLUMNS, reception_booking_row(record), strict=True))
+    assert row["booking_code"] == code and row["status"] == "booked" and row["version"] == 1
+    assert str(row["session_date"]) == state["date"]
+    assert not any(str(v) in ("p" * 64, SEALED["ciphertext"]) for v in row.values())
