@@ -39,6 +39,9 @@ MESSAGE_TYPES = (
     "UnitMonthTally",
     "OversightFlag",
     "DeadLetter",
+    "DirectoryUnit",
+    "DirectoryHead",
+    "RoutingRules",
 )
 
 

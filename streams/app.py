@@ -37,6 +37,7 @@ from pakn.topics import (
     UNIT_FACTS,
     UNIT_RETENTION_S,
     UNIT_TALLIES,
+    UNITS_DIRECTORY,
     unit_topic_name,
 )
 from processors.calendar import OfficeHours, calendar_for_unit, configure_calendars
@@ -57,6 +58,7 @@ from processors.tallies import (
 from processors.units import install_hours_resolver
 from processors.workflow import apply_command
 from schemas.codec import DecodeError, get_codec
+from streams.directory import LiveRouter, directory_table
 
 log = logging.getLogger("worker")
 FLAGS_NS = uuid.UUID("c0a8e3f2-7d41-4b6a-9e55-3f1d2b8a6c07")
@@ -93,7 +95,6 @@ configure_calendars(
     public_holidays=settings.calendar_public_holidays,
 )
 install_hours_resolver()  # units with office hours of their own count deadlines in them
-router = default_router()
 app = create_app(settings)
 codec = get_codec()
 
@@ -108,6 +109,22 @@ facts_topic = app.topic(UNIT_FACTS.name(settings), key_type=bytes, value_type=by
 tallies_topic = app.topic(UNIT_TALLIES.name(settings), key_type=bytes, value_type=bytes)
 flags_topic = app.topic(OVERSIGHT_FLAGS.name(settings), key_type=bytes, value_type=bytes)
 thresholds = Thresholds(settings.oversight_late_share, settings.oversight_repeat_not_satisfied)
+
+
+# --- the unit directory and routing rules as data (docs/units-and-routing.md) ------------------
+async def _units_changed(_event: faust.EventT) -> None:
+    router.changed()  # the changelog event is applied right after this returns
+
+
+async def _units_recovered() -> None:
+    router.refresh()  # rebuild now: the log says which directory the worker routes with
+
+
+units_table = directory_table(
+    app, UNITS_DIRECTORY.name(settings), _units_changed, _units_recovered
+)
+# Routes with the table's latest complete publication; with the files until there is one.
+router = LiveRouter(default_router(), units_table, codec)
 
 # Authoritative case state, keyed by case id; the three input topics are co-partitioned by it.
 cases = app.Table(
