@@ -108,3 +108,45 @@ def test_a_running_worker_routes_by_the_directory_published_while_it_runs(
     assert routed_to(env, gone) == "01-VPUB"  # unknown commune: the default unit
 
     assert procs["worker"].alive and procs["worker"].popen.pid == worker_pid  # type: ignore[union-attr]
+
+
+def test_every_worker_of_the_group_routes_by_a_change_published_while_they_run(
+    env: Settings, procs: dict[str, Proc], tmp_path: Path
+) -> None:
+    """The table is global: the worker that owns its partition and the one that reads it as a
+    standby both see the change (a live change reaches each of them without a restart)."""
+    publish(env)
+    procs["gateway"].start()
+    procs["worker"].start()
+    second_dir = tmp_path / "second"
+    second_dir.mkdir()
+    second = Proc(
+        "worker", env.model_copy(update={"worker_data_dir": second_dir / "data"}), second_dir
+    ).start()
+    try:
+        wait_gateway(env, procs["gateway"])
+        warm = [submit(env, feedback(i)) for i in range(6)]
+        for case_id in warm:
+            assert routed_to(env, case_id, timeout=90) == "00070"
+
+        rules = shipped("routing_rules.json")
+        rules["rules"].insert(
+            0,
+            {
+                "id": "roads_to_construction",
+                "process": ["field_feedback"],
+                "category": ["road_damage"],
+                "targets": ["domain_owner"],
+            },
+        )
+        rules_file = tmp_path / "rules.json"
+        rules_file.write_text(json.dumps(rules, ensure_ascii=False))
+        assert publish(env, "--rules", str(rules_file)).startswith("published generation 2")
+
+        posted = post_all(env, [feedback(10 + i) for i in range(16)])
+        assert [p.status for p in posted] == [202] * 16
+        for p in posted:  # spread over the six partitions, so over both workers
+            assert routed_to(env, str(p.body["case_id"]), timeout=90) == "01-SXD"
+        assert procs["worker"].alive and second.alive
+    finally:
+        second.stop()
