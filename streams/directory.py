@@ -85,8 +85,9 @@ class LiveRouter:
         self._current, self.generation = router, generation
         self._on_swap(router)
         log.info(
-            "routing with units.directory",
-            extra={"generation": generation, "directory": router.directory.describe()},
+            f"routing with units.directory generation {generation}: "
+            f"{router.directory.describe()}; rules {router.rules.name}",
+            extra={"generation": generation},
         )
 
     # -- the Router's questions ---------------------------------------------------------------
