@@ -23,6 +23,7 @@ from gateway.keys import (
     REPLIES,
     SENDER_LIMITS,
     SETTINGS,
+    UNITS,
 )
 from gateway.limits import RateLimiter, retry_after
 from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, MediaStore
@@ -32,11 +33,13 @@ from gateway.params import case_id_of, read_json
 from gateway.publisher import Publisher
 from gateway.replies import Replies
 from gateway.submission import checked_media, publish_submission
+from pakn.directory_topic import DirectoryFollower
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import COMMAND_RESULTS
 from processors.catalogue import CATEGORIES
+from processors.units import use_directory
 from sinks.reader import WarehouseReader
 
 log = logging.getLogger("gateway")
@@ -244,7 +247,10 @@ def build_app(settings: Settings) -> web.Application:
         app[REPLIES] = await loop.run_in_executor(
             None, Replies, settings.kafka_bootstrap, COMMAND_RESULTS.name(settings)
         )
+        # unit names shown by the public API follow the published directory (units.directory)
+        app[UNITS] = DirectoryFollower(settings, lambda r, _g: use_directory(r.directory)).start()
         yield
+        await loop.run_in_executor(None, app[UNITS].close)
         await loop.run_in_executor(None, app[REPLIES].close)
         await loop.run_in_executor(None, app[PUBLISHER].close)
 

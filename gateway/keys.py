@@ -8,6 +8,7 @@ from gateway.limits import RateLimiter
 from gateway.media import MediaStore
 from gateway.publisher import Publisher
 from gateway.replies import Replies
+from pakn.directory_topic import DirectoryFollower
 from pakn.privacy import Privacy
 from pakn.settings import Settings
 from sinks.reader import WarehouseReader
@@ -20,3 +21,4 @@ READER = web.AppKey("reader", WarehouseReader)
 PRIVACY = web.AppKey("privacy", Privacy)
 CLIENT_LIMITS = web.AppKey("client_limits", RateLimiter)
 SENDER_LIMITS = web.AppKey("sender_limits", RateLimiter)
+UNITS = web.AppKey("units_directory", DirectoryFollower)

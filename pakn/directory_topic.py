@@ -6,23 +6,31 @@ reads the topic to its end and produces the changes, the head last. See docs/uni
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pakn.settings import Settings
 from pakn.topics import UNITS_DIRECTORY
+from processors.datafile import DataFileError
+from processors.routing import Router
 from processors.unit_records import (
     Change,
+    DirectoryNotReady,
     Entry,
+    build_router,
     diff,
     directory_document,
     head_of,
     rules_document,
     snapshot_records,
 )
-from schemas.codec import DecodeError, get_codec
+from schemas.codec import Codec, DecodeError, get_codec
 
+log = logging.getLogger("units.directory")
 UNREADABLE = "?"  # the type of a value that does not decode: the next publication removes it
 
 
@@ -80,20 +88,25 @@ def read_directory(settings: Settings, timeout: float = 30.0) -> dict[str, Entry
             for msg in consumer.consume(500, timeout=0.5):
                 if msg.error():
                     continue
-                key = (msg.key() or b"").decode("utf-8", "replace")
-                value = msg.value()
-                if value is None:
-                    out.pop(key, None)
-                else:
-                    try:
-                        out[key] = codec.decode(value)
-                    except DecodeError:
-                        out[key] = (UNREADABLE, {})
+                _apply(out, msg, codec)
                 if msg.offset() + 1 >= ends.get(msg.partition(), 0):
                     ends.pop(msg.partition(), None)
         return out
     finally:
         consumer.close()
+
+
+def _apply(entries: dict[str, Entry], msg: Any, codec: Codec) -> None:
+    """One message of the compacted topic: the key's latest record, or gone (a tombstone)."""
+    key = (msg.key() or b"").decode("utf-8", "replace")
+    value = msg.value()
+    if value is None:
+        entries.pop(key, None)
+        return
+    try:
+        entries[key] = codec.decode(value)
+    except DecodeError:
+        entries[key] = (UNREADABLE, {})
 
 
 def _watermarks(consumer: Any, tp: Any, timeout: float) -> tuple[int, int]:
@@ -165,3 +178,85 @@ def ensure_published(settings: Settings) -> Published | None:
     if head_of(read_directory(settings)) is not None:
         return None
     return publish(settings)
+
+
+class DirectoryFollower:
+    """Follows the topic in a thread (the worker and the gateway) and calls
+    ``on_router(router, generation)`` from that thread with each new complete publication —
+    never with half of one (``processors.unit_records.build_router``). ``wait_ready`` returns
+    once what the topic held at the start has been read."""
+
+    def __init__(self, settings: Settings, on_router: Callable[[Router, int], Any]) -> None:
+        self._settings = settings
+        self._on_router = on_router
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="units-directory", daemon=True)
+        self._problem = ""
+        self.generation = 0
+
+    def start(self) -> DirectoryFollower:
+        self._thread.start()
+        return self
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._ready.wait(timeout)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+
+        topic = UNITS_DIRECTORY.name(self._settings)
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self._settings.kafka_bootstrap,
+                "group.id": f"pakn-units-follower-{time.time_ns()}",  # assign() only
+                "enable.auto.commit": False,
+            }
+        )
+        codec = get_codec()
+        entries: dict[str, Entry] = {}
+        try:
+            try:
+                _, end = _watermarks(consumer, TopicPartition(topic, 0), 10.0)
+            except KafkaException as exc:
+                log.warning(f"{topic}: {exc}; following it anyway")
+                end = 0
+            if end == 0:
+                self._ready.set()
+            consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+            while not self._stop.is_set():
+                msgs = [m for m in consumer.consume(500, timeout=0.5) if not m.error()]
+                for msg in msgs:
+                    _apply(entries, msg, codec)
+                if msgs:
+                    self._rebuild(entries)
+                if not msgs or msgs[-1].offset() + 1 >= end:  # nothing more: caught up
+                    self._ready.set()
+        except Exception:
+            log.exception(f"following {topic} failed, staying with generation {self.generation}")
+            self._ready.set()
+        finally:
+            consumer.close()
+
+    def _rebuild(self, entries: dict[str, Entry]) -> None:
+        try:
+            router, generation = build_router(entries)
+        except (DirectoryNotReady, DataFileError) as exc:
+            what = "the files" if self.generation == 0 else f"generation {self.generation}"
+            problem = f"units.directory not usable, staying with {what}: {exc}"
+            if problem != self._problem:  # once per distinct state
+                (log.warning if isinstance(exc, DataFileError) else log.info)(problem)
+                self._problem = problem
+            return
+        self._problem = ""
+        if generation != self.generation:
+            self._on_router(router, generation)
+            self.generation = generation
+            log.info(
+                f"units.directory generation {generation} read: {router.directory.describe()}",
+                extra={"generation": generation},
+            )

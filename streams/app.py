@@ -37,7 +37,6 @@ from pakn.topics import (
     UNIT_FACTS,
     UNIT_RETENTION_S,
     UNIT_TALLIES,
-    UNITS_DIRECTORY,
     unit_topic_name,
 )
 from processors.calendar import OfficeHours, calendar_for_unit, configure_calendars
@@ -58,7 +57,7 @@ from processors.tallies import (
 from processors.units import install_hours_resolver
 from processors.workflow import apply_command
 from schemas.codec import DecodeError, get_codec
-from streams.directory import LiveRouter, directory_table
+from streams.directory import LiveRouter, follow
 
 log = logging.getLogger("worker")
 FLAGS_NS = uuid.UUID("c0a8e3f2-7d41-4b6a-9e55-3f1d2b8a6c07")
@@ -112,19 +111,9 @@ thresholds = Thresholds(settings.oversight_late_share, settings.oversight_repeat
 
 
 # --- the unit directory and routing rules as data (docs/units-and-routing.md) ------------------
-async def _units_changed(_event: faust.EventT) -> None:
-    router.changed()  # the changelog event is applied right after this returns
-
-
-async def _units_recovered() -> None:
-    router.refresh()  # rebuild now: the log says which directory the worker routes with
-
-
-units_table = directory_table(
-    app, UNITS_DIRECTORY.name(settings), _units_changed, _units_recovered
-)
-# Routes with the table's latest complete publication; with the files until there is one.
-router = LiveRouter(default_router(), units_table, codec)
+# Routes with the latest complete publication on units.directory (followed from run_worker);
+# with the files until there is one.
+router = LiveRouter(default_router())
 
 # Authoritative case state, keyed by case id; the three input topics are co-partitioned by it.
 cases = app.Table(
@@ -427,6 +416,7 @@ def run_worker(settings: Settings) -> None:
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
     create_compacted(settings, [t.changelog_topic.get_topic_name() for t in (cases, tallies)])
+    follow(settings, router)  # the published directory is read before the first submission
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()

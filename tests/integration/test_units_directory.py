@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pakn.directory_topic import DirectoryFollower
 from pakn.settings import Settings
 from pakn.topics import CASE_STATE, UNITS_DIRECTORY
 from tests.factories import feedback
@@ -47,6 +48,13 @@ def submit(env: Settings, body: dict[str, Any]) -> str:
     [posted] = post_all(env, [body])
     assert posted.status == 202, posted.body
     return str(posted.body["case_id"])
+
+
+def wait_read(proc: Proc, generation: int, timeout: float = 30) -> None:
+    """Until the process has read that publication (it takes effect within its poll latency:
+    an item submitted before may still be routed by the previous one)."""
+    text = f"units.directory generation {generation} read"
+    wait_for(lambda: text in proc.log_path.read_text(errors="replace"), timeout, text, every=0.2)
 
 
 def routed_to(env: Settings, case_id: str, timeout: float = 60) -> str:
@@ -89,6 +97,7 @@ def test_a_running_worker_routes_by_the_directory_published_while_it_runs(
     out = publish(env, "--rules", str(rules_file))
     assert out.startswith("published generation 2") and "0 unit(s) written" in out, out
     assert topic_count(env, topic) == sent + 2  # the rules and the head, nothing else
+    wait_read(procs["worker"], 2)
 
     after = submit(env, feedback(1))
     assert routed_to(env, after) == "01-SXD"  # Sở Xây dựng leads road_damage
@@ -103,18 +112,46 @@ def test_a_running_worker_routes_by_the_directory_published_while_it_runs(
     assert out.startswith("published generation 3") and "1 removed, the rules" in out, out
     tombstones = [m for m in topic_messages(env, topic) if m.value() is None]
     assert [m.key() for m in tombstones] == [b"00070"]
+    wait_read(procs["worker"], 3)
 
     gone = submit(env, feedback(2))
     assert routed_to(env, gone) == "01-VPUB"  # unknown commune: the default unit
 
     assert procs["worker"].alive and procs["worker"].popen.pid == worker_pid  # type: ignore[union-attr]
+    wait_read(procs["gateway"], 3)  # the gateway follows too (unit names in its public API)
+
+    # A restarted worker routes by the topic (its table survives), not by the shipped files.
+    procs["worker"].stop()
+    procs["worker"].start()
+    again = submit(env, feedback(3))
+    assert routed_to(env, again, timeout=90) == "01-VPUB"
+
+
+def test_a_follower_sees_each_complete_publication_once(env: Settings, tmp_path: Path) -> None:
+    seen: list[tuple[int, str]] = []
+    follower = DirectoryFollower(
+        env, lambda router, gen: seen.append((gen, router.directory.get("00070").name_en))
+    ).start()
+    try:
+        publish(env)
+        wait_for(lambda: seen, 30, "the first publication")
+        directory = shipped("units_hanoi_2025.json")
+        next(u for u in directory["units"] if u["code"] == "00070")["name_en"] = "Hoan Kiem"
+        dir_file = tmp_path / "units.json"
+        dir_file.write_text(json.dumps(directory, ensure_ascii=False))
+        publish(env, "--file", str(dir_file))
+        publish(env, "--file", str(dir_file))  # nothing new: no third call
+        wait_for(lambda: len(seen) >= 2, 30, "the second publication")
+        assert seen == [(1, "Hoan Kiem Ward"), (2, "Hoan Kiem")]
+    finally:
+        follower.close()
 
 
 def test_every_worker_of_the_group_routes_by_a_change_published_while_they_run(
     env: Settings, procs: dict[str, Proc], tmp_path: Path
 ) -> None:
-    """The table is global: the worker that owns its partition and the one that reads it as a
-    standby both see the change (a live change reaches each of them without a restart)."""
+    """Every worker follows the whole topic, whichever case partitions it owns: a change
+    published while two workers run reaches both without a restart."""
     publish(env)
     procs["gateway"].start()
     procs["worker"].start()
@@ -142,6 +179,8 @@ def test_every_worker_of_the_group_routes_by_a_change_published_while_they_run(
         rules_file = tmp_path / "rules.json"
         rules_file.write_text(json.dumps(rules, ensure_ascii=False))
         assert publish(env, "--rules", str(rules_file)).startswith("published generation 2")
+        wait_read(procs["worker"], 2)
+        wait_read(second, 2)
 
         posted = post_all(env, [feedback(10 + i) for i in range(16)])
         assert [p.status for p in posted] == [202] * 16

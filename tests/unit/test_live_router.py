@@ -7,11 +7,18 @@ import json
 from importlib import resources
 from typing import Any
 
+from pakn.directory_topic import UNREADABLE, DirectoryFollower
+from pakn.settings import Settings
 from processors.calendar import WorkingCalendar
 from processors.case import CaseState, open_case
 from processors.routing import Router, RoutingRules
-from processors.unit_records import Change, diff, snapshot_records
-from processors.units import UnitDirectory
+from processors.unit_records import Change, Entry, diff, snapshot_records
+from processors.units import (
+    UnitDirectory,
+    default_directory,
+    install_hours_resolver,
+    use_directory,
+)
 from schemas.codec import get_codec
 from streams.directory import LiveRouter
 from tests.factories import submitted_record
@@ -36,70 +43,89 @@ def files_router() -> Router:
     return Router(UnitDirectory.from_dict(DIRECTORY), RoutingRules.from_dict(RULES))
 
 
-def write(table: dict[bytes, bytes], changes: list[Change], live: LiveRouter) -> None:
-    """As the GlobalTable does: the callback, then the change applied."""
-    for c in changes:
-        live.changed()
-        if c.record is None:
-            table.pop(c.key.encode(), None)
-        else:
-            table[c.key.encode()] = CODEC.encode(c.kind or "", c.record)
+class Topic:
+    """What a follower has read: the latest record per key, as the worker's follower keeps it."""
 
+    def __init__(self, live: LiveRouter) -> None:
+        self.entries: dict[str, Entry] = {}
+        self.follower = DirectoryFollower(Settings(), live.offer)  # not started: no Kafka here
 
-def publish(table: dict[bytes, bytes], live: LiveRouter, directory: Any, rules: Any) -> None:
-    current = {k.decode(): CODEC.decode(v) for k, v in table.items()}
-    changes, _ = diff(current, snapshot_records(directory, rules))
-    write(table, changes, live)
+    def write(self, changes: list[Change]) -> None:
+        for c in changes:  # one message at a time, as they arrive
+            if c.record is None:
+                self.entries.pop(c.key, None)
+            else:
+                self.entries[c.key] = CODEC.decode(CODEC.encode(c.kind or "", c.record))
+            self.follower._rebuild(self.entries)
+
+    def changes(self, directory: Any, rules: Any) -> list[Change]:
+        return diff(self.entries, snapshot_records(directory, rules))[0]
 
 
 def hoan_kiem_road(live: LiveRouter) -> str:
     return live.route("field_feedback", "road_damage", commune_code="00070").code
 
 
+def with_roads_rule() -> dict[str, Any]:
+    rules = copy.deepcopy(RULES)
+    rules["rules"].insert(0, ROADS_TO_CONSTRUCTION)
+    return rules
+
+
 def test_until_a_directory_is_published_the_worker_routes_by_the_files() -> None:
-    table: dict[bytes, bytes] = {}
-    live = LiveRouter(files_router(), table, CODEC, on_swap=lambda _: None)
+    live = LiveRouter(files_router(), on_swap=lambda _: None)
+    Topic(live).write([])
     assert hoan_kiem_road(live) == "00070" and live.generation == 0
 
 
 def test_a_published_change_is_routed_by_from_the_next_item_on() -> None:
-    table: dict[bytes, bytes] = {}
     swapped: list[int] = []
-    live = LiveRouter(
-        files_router(), table, CODEC, on_swap=lambda r: swapped.append(len(r.directory))
-    )
-    publish(table, live, DIRECTORY, RULES)
+    live = LiveRouter(files_router(), on_swap=lambda r: swapped.append(len(r.directory)))
+    topic = Topic(live)
+    topic.write(topic.changes(DIRECTORY, RULES))
     assert hoan_kiem_road(live) == "00070" and live.generation == 1
-    rules = copy.deepcopy(RULES)
-    rules["rules"].insert(0, ROADS_TO_CONSTRUCTION)
-    publish(table, live, DIRECTORY, rules)
+    topic.write(topic.changes(DIRECTORY, with_roads_rule()))
     assert hoan_kiem_road(live) == "01-SXD" and live.generation == 2
+    assert hoan_kiem_road(live) == "01-SXD"
     assert swapped == [150, 150]  # the calendar hook ran once per new generation
 
 
 def test_half_a_publication_keeps_the_last_complete_one() -> None:
-    table: dict[bytes, bytes] = {}
-    live = LiveRouter(files_router(), table, CODEC, on_swap=lambda _: None)
-    publish(table, live, DIRECTORY, RULES)
+    live = LiveRouter(files_router(), on_swap=lambda _: None)
+    topic = Topic(live)
+    topic.write(topic.changes(DIRECTORY, RULES))
     assert hoan_kiem_road(live) == "00070"
-    rules = copy.deepcopy(RULES)
-    rules["rules"].insert(0, ROADS_TO_CONSTRUCTION)
-    current = {k.decode(): CODEC.decode(v) for k, v in table.items()}
-    changes, _ = diff(current, snapshot_records(DIRECTORY, rules))
-    write(table, changes[:-1], live)  # the rules arrived, the head not yet
+    changes = topic.changes(DIRECTORY, with_roads_rule())
+    topic.write(changes[:-1])  # the rules arrived, the head not yet
     assert hoan_kiem_road(live) == "00070" and live.generation == 1
-    write(table, changes[-1:], live)
+    topic.write(changes[-1:])
     assert hoan_kiem_road(live) == "01-SXD" and live.generation == 2
 
 
 def test_an_unreadable_record_keeps_the_router_in_use() -> None:
-    table: dict[bytes, bytes] = {}
-    live = LiveRouter(files_router(), table, CODEC, on_swap=lambda _: None)
-    publish(table, live, DIRECTORY, RULES)
-    assert live.refresh() is not None and live.generation == 1
-    table[b"00070"] = b"not avro"
-    live.changed()
+    live = LiveRouter(files_router(), on_swap=lambda _: None)
+    topic = Topic(live)
+    topic.write(topic.changes(DIRECTORY, RULES))
     assert hoan_kiem_road(live) == "00070" and live.generation == 1
+    topic.entries["00070"] = (UNREADABLE, {})
+    topic.follower._rebuild(topic.entries)
+    topic.write(topic.changes(DIRECTORY, with_roads_rule()))  # rewrites 00070 too
+    assert hoan_kiem_road(live) == "01-SXD" and live.generation == 2
+
+
+def test_a_new_generation_becomes_the_directory_of_the_whole_process() -> None:
+    live = LiveRouter(files_router())  # the worker's hook: calendar + directory
+    topic = Topic(live)
+    directory = copy.deepcopy(DIRECTORY)
+    next(u for u in directory["units"] if u["code"] == "00070")["name_en"] = "Hoan Kiem"
+    try:
+        topic.write(topic.changes(directory, RULES))
+        assert live.router.directory is default_directory()
+        assert default_directory().get("00070").name_en == "Hoan Kiem"
+    finally:
+        use_directory(None)
+        install_hours_resolver()
+    assert default_directory().get("00070").name_en == "Hoan Kiem Ward"
 
 
 def test_a_redelivered_submission_keeps_the_unit_it_was_first_routed_to() -> None:
@@ -111,3 +137,4 @@ def test_a_redelivered_submission_keeps_the_unit_it_was_first_routed_to() -> Non
     again = open_case(CaseState.from_dict(first.state.to_dict()), rec, cal, unit_code="01-SXD")
     assert again.state.unit_code == "00070" and not again.changed
     assert again.emits == first.emits
+
