@@ -94,6 +94,9 @@ configure_calendars(
     public_holidays=settings.calendar_public_holidays,
 )
 install_hours_resolver()  # units with office hours of their own count deadlines in them
+# The directory and rules of units.directory's latest publication (followed from run_worker);
+# the files until there is one. docs/units-and-routing.md.
+router = LiveRouter(default_router())
 app = create_app(settings)
 codec = get_codec()
 
@@ -108,12 +111,6 @@ facts_topic = app.topic(UNIT_FACTS.name(settings), key_type=bytes, value_type=by
 tallies_topic = app.topic(UNIT_TALLIES.name(settings), key_type=bytes, value_type=bytes)
 flags_topic = app.topic(OVERSIGHT_FLAGS.name(settings), key_type=bytes, value_type=bytes)
 thresholds = Thresholds(settings.oversight_late_share, settings.oversight_repeat_not_satisfied)
-
-
-# --- the unit directory and routing rules as data (docs/units-and-routing.md) ------------------
-# Routes with the latest complete publication on units.directory (followed from run_worker);
-# with the files until there is one.
-router = LiveRouter(default_router())
 
 # Authoritative case state, keyed by case id; the three input topics are co-partitioned by it.
 cases = app.Table(
