@@ -50,14 +50,14 @@ def submit(env: Settings, body: dict[str, Any]) -> str:
     return str(posted.body["case_id"])
 
 
-def wait_read(proc: Proc, generation: int, timeout: float = 30) -> None:
+def wait_read(proc: Proc, generation: int, timeout: float = 60) -> None:
     """Until the process has read that publication (it takes effect within its poll latency:
     an item submitted before may still be routed by the previous one)."""
     text = f"units.directory generation {generation} read"
     wait_for(lambda: text in proc.log_path.read_text(errors="replace"), timeout, text, every=0.2)
 
 
-def routed_to(env: Settings, case_id: str, timeout: float = 60) -> str:
+def routed_to(env: Settings, case_id: str, timeout: float = 90) -> str:
     return wait_for(lambda: unit_of_cases(env).get(case_id), timeout, f"case {case_id} to open")
 
 
