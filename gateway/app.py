@@ -23,6 +23,7 @@ from gateway.keys import (
     REPLIES,
     SENDER_LIMITS,
     SETTINGS,
+    UNITS,
 )
 from gateway.limits import RateLimiter, retry_after
 from gateway.media import (
@@ -39,11 +40,13 @@ from gateway.params import case_id_of, read_json
 from gateway.publisher import Publisher
 from gateway.replies import Replies
 from gateway.submission import checked_media, publish_submission
+from pakn.directory_topic import DirectoryFollower
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import COMMAND_RESULTS, RECEPTION_RESULTS
 from processors.catalogue import CATEGORIES
+from processors.units import use_directory
 from sinks.reader import WarehouseReader
 
 log = logging.getLogger("gateway")
@@ -261,8 +264,11 @@ def build_app(settings: Settings) -> web.Application:
             settings.kafka_bootstrap,
             [COMMAND_RESULTS.name(settings), RECEPTION_RESULTS.name(settings)],
         )
+        # unit names shown by the public API follow the published directory (units.directory)
+        app[UNITS] = DirectoryFollower(settings, lambda r, _g: use_directory(r.directory)).start()
         yield
         await preparing
+        await loop.run_in_executor(None, app[UNITS].close)
         await loop.run_in_executor(None, app[REPLIES].close)
         await loop.run_in_executor(None, app[PUBLISHER].close)
 

@@ -8,6 +8,7 @@ from gateway.limits import RateLimiter
 from gateway.media import MediaStore
 from gateway.publisher import Publisher
 from gateway.replies import Replies
+from pakn.directory_topic import DirectoryFollower
 from pakn.privacy import Privacy
 from pakn.sender_keys import SenderKeyStore
 from pakn.settings import Settings
@@ -23,3 +24,4 @@ CLIENT_LIMITS = web.AppKey("client_limits", RateLimiter)
 SENDER_LIMITS = web.AppKey("sender_limits", RateLimiter)
 SENDER_KEY_STORE = web.AppKey("sender_key_store", SenderKeyStore)
 SEALED = web.AppKey("sealed_reader", object)  # gateway.sealing.SealedReader (no import cycle)
+UNITS = web.AppKey("units_directory", DirectoryFollower)

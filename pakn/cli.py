@@ -56,11 +56,16 @@ def services_status() -> None:
 # --- topics and migrations -----------------------------------------------------------------
 @main.command("topics")
 def topics_cmd() -> None:
-    """Create every topic of the catalogue (idempotent) and print it."""
+    """Create every topic of the catalogue (idempotent) and print it; publish the configured unit
+    directory and routing rules if the units.directory topic holds none yet."""
+    from pakn.directory_topic import ensure_published
     from pakn.topics import create_topics, describe
 
     create_topics(get_settings())
     click.echo(describe(get_settings()))
+    published = ensure_published(get_settings())
+    if published is not None:
+        click.echo(published.summary())
 
 
 @main.command("migrate")

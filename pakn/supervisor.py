@@ -22,6 +22,7 @@ PROCESSES = ("worker", "sink", "gateway")
 
 
 def run_all(settings: Settings, reset: bool = False) -> None:
+    from pakn.directory_topic import ensure_published
     from pakn.services import manager
     from pakn.topics import create_topics, describe
     from sinks.migrate import migrate
@@ -30,6 +31,9 @@ def run_all(settings: Settings, reset: bool = False) -> None:
     click.echo(manager.describe(settings))
     create_topics(settings)
     click.echo(describe(settings))
+    published = ensure_published(settings)  # a fresh pipeline routes with the shipped units
+    if published is not None:
+        click.echo(published.summary())
     applied = migrate(settings)
     click.echo(f"migrations applied: {', '.join(applied) or 'none new'}")
 

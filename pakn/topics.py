@@ -92,6 +92,17 @@ CASE_STATE = TopicSpec(
     doc="Latest state of every case, compacted: read it as a table.",
     config={"cleanup.policy": "compact", "min.compaction.lag.ms": str(60_000)},
 )
+UNITS_DIRECTORY = TopicSpec(
+    "units.directory",
+    key="unit code | @rules | @directory",
+    values=("DirectoryUnit", "RoutingRules", "DirectoryHead"),
+    doc="The unit directory and the routing rules as data, compacted: one record per unit (a "
+    "null value removes it), the rules, and the head that commits a publication (written last "
+    "by `pakn units publish`). Workers read it as a global table. One partition: the head must "
+    "follow the records it commits.",
+    config={"cleanup.policy": "compact", "delete.retention.ms": str(30 * DAY_MS)},
+    partitions=1,
+)
 DEAD_LETTERS = TopicSpec(
     "deadletters",
     key="source topic/partition/offset",
@@ -169,6 +180,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     COMMAND_RESULTS,
     UNIT_TALLIES,
     OVERSIGHT_FLAGS,
+    UNITS_DIRECTORY,
     DEAD_LETTERS,
     SENDER_KEYS,
     PRIVACY_AUDIT,

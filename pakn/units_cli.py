@@ -114,3 +114,27 @@ def check_cmd(file: str, rules: str | None) -> None:
             click.echo(f"  - {p}", err=True)
         sys.exit(1)
     click.echo(f"ok: {directory.describe()}")
+
+
+@units.command("publish")
+@_file_opt
+@_shipped_opt
+@click.option("--rules", "rules", default=None, type=click.Path(dir_okay=False), help=_RULES_HELP)
+@click.option("--dry-run", is_flag=True, help="Only print what would be sent.")
+def publish_cmd(file: str | None, shipped: str | None, rules: str | None, dry_run: bool) -> None:
+    """Publish the directory and the rules to the units.directory topic (only what changed;
+    tombstones for units no longer in the file). Running workers route with it at once."""
+    from pakn.directory_topic import publish
+    from pakn.settings import get_settings
+    from processors.datafile import DataFileError
+
+    try:
+        done = publish(get_settings(), file, shipped, rules, dry_run=dry_run)
+    except DataFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    if dry_run:
+        for c in done.changes:
+            click.echo(f"{c.key}\t{c.kind or 'tombstone'}")
+        click.echo(f"dry run: {len(done.changes)} message(s) for generation {done.generation}")
+        return
+    click.echo(done.summary())

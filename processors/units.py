@@ -41,6 +41,7 @@ __all__ = [
     "install_hours_resolver",
     "load_directory",
     "shipped_directory",
+    "use_directory",
 ]
 
 UNITS_ENV = "PAKN_UNITS_FILE"
@@ -538,10 +539,21 @@ def load_directory(
 
 
 _cache: dict[str, UnitDirectory] = {}
+_in_use: UnitDirectory | None = None
+
+
+def use_directory(directory: UnitDirectory | None) -> None:
+    """Make ``default_directory()`` answer with ``directory``: a process that follows the
+    published directory (the ``units.directory`` topic) swaps it in; ``None``: the files again."""
+    global _in_use
+    _in_use = directory
 
 
 def default_directory() -> UnitDirectory:
-    """``load_directory()`` cached per process (per value of ``PAKN_UNITS_FILE``)."""
+    """The directory in use: the one given to ``use_directory``, else ``load_directory()``
+    cached per process (per value of ``PAKN_UNITS_FILE``)."""
+    if _in_use is not None:
+        return _in_use
     key = os.environ.get(UNITS_ENV, "").strip()
     found = _cache.get(key)
     if found is None:

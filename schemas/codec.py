@@ -44,6 +44,9 @@ MESSAGE_TYPES = (
     "ReceptionRequest",
     "ReceptionResult",
     "ReceptionBooking",
+    "DirectoryUnit",
+    "DirectoryHead",
+    "RoutingRules",
 )
 
 

@@ -61,6 +61,7 @@ from processors.tallies import (
 from processors.units import install_hours_resolver
 from processors.workflow import apply_command
 from schemas.codec import DecodeError, get_codec
+from streams.directory import LiveRouter, follow
 
 log = logging.getLogger("worker")
 FLAGS_NS = uuid.UUID("c0a8e3f2-7d41-4b6a-9e55-3f1d2b8a6c07")
@@ -97,7 +98,9 @@ configure_calendars(
     public_holidays=settings.calendar_public_holidays,
 )
 install_hours_resolver()  # units with office hours of their own count deadlines in them
-router = default_router()
+# The directory and rules of units.directory's latest publication (followed from run_worker);
+# the files until there is one. docs/units-and-routing.md.
+router = LiveRouter(default_router())
 app = create_app(settings)
 codec = get_codec()
 
@@ -439,6 +442,7 @@ def run_worker(settings: Settings) -> None:
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
     create_compacted(settings, [t.changelog_topic.get_topic_name() for t in app.tables.values()])
+    follow(settings, router)  # the published directory is read before the first submission
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()
