@@ -7,11 +7,13 @@ Every channel that accepts feedback goes through here (the app's ``POST /v1/feed
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -24,6 +26,7 @@ from gateway.publisher import Unavailable
 from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect
+from processors.reuse import image_facts
 from processors.wording import screen
 from schemas.codec import get_codec
 
@@ -61,12 +64,15 @@ async def publish_submission(
     if wait:
         raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})
     store = app[MEDIA]
-    media = [
-        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
-        for ctype, name, data in files
-    ]
-    case_id = new_case_id(idempotency_key)
     now = datetime.now(UTC)
+    media = []
+    for ctype, name, data in files:
+        ref = {"sha256": store.put(data), "content_type": ctype, "size": len(data)}
+        facts = await asyncio.get_running_loop().run_in_executor(
+            None, media_facts, settings, sub, now, ctype, data
+        )
+        media.append({**ref, "filename": name, **facts})
+    case_id = new_case_id(idempotency_key)
     record = submission_event(sub, case_id, now, app[PRIVACY], media, channel=channel)
     value = get_codec().encode("CaseSubmitted", record)
     started = time.perf_counter()
@@ -78,6 +84,23 @@ async def publish_submission(
     if observe is not None:
         observe(time.perf_counter() - started)
     return Accepted(case_id, now)
+
+
+def media_facts(
+    settings: Settings, sub: FieldFeedbackIn, now: datetime, ctype: str, data: bytes
+) -> dict[str, Any]:
+    """pHashes and edit signals of an image (docs/integrity.md §4), judged against what the
+    sender reports: when (observed_at, else now) and where."""
+    loc = sub.location
+    place = (loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
+    return image_facts(
+        data,
+        ctype,
+        reported_at=sub.observed_at or now,
+        reported_place=place,
+        max_time_gap=timedelta(hours=settings.integrity_edit_max_time_gap_h),
+        max_distance_m=settings.integrity_edit_max_distance_m,
+    )
 
 
 def screen_wording(sub: FieldFeedbackIn) -> None:

@@ -39,6 +39,9 @@ MESSAGE_TYPES = (
     "UnitMonthTally",
     "OversightFlag",
     "DeadLetter",
+    "IntegrityFlag",
+    "MediaSighting",
+    "PlaceSighting",
 )
 
 

@@ -174,3 +174,35 @@ def flag_row(f: dict[str, Any]) -> tuple[Any, ...]:
         _dt(f["raised_at"]),
         f["event_id"],
     )
+
+
+INTEGRITY_FLAG_COLUMNS = (
+    "event_id",
+    "case_id",
+    "kind",
+    "code",
+    "related_case_id",
+    "media_sha256",
+    "related_media_sha256",
+    "distance",
+    "detail",
+    "unit_code",
+    "raised_at",
+)
+
+
+def integrity_flag_row(f: dict[str, Any]) -> tuple[Any, ...]:
+    env = f["envelope"]
+    return (
+        env["event_id"],
+        env["case_id"],
+        f["kind"],
+        f["code"],
+        f["related_case_id"] or "",
+        f["media_sha256"] or "",
+        f["related_media_sha256"] or "",
+        f["distance"],
+        f["detail"],
+        f["unit_code"] or "",
+        _dt(env["occurred_at"]),
+    )

@@ -246,6 +246,7 @@ async def _apply_submission(event: faust.EventT) -> None:
     ).code
     decision = open_case(_load(case_id), record, calendar_for_unit(unit), unit_code=unit)
     await _publish(case_id, decision, raw=event.value)
+    await after_submission(record, decision)  # streams/integrity.py: reuse, duplicates, edits
 
 
 async def _apply_command(event: faust.EventT) -> None:
@@ -402,6 +403,11 @@ async def close_past_months() -> None:
             log.info("closing month", extra={"tally": key})
 
 
+# --- submission integrity: its topics, tables and agents live in streams/integrity.py ----------
+from streams.integrity import TABLES as INTEGRITY_TABLES  # noqa: E402
+from streams.integrity import after_submission  # noqa: E402
+
+
 def run_worker(settings: Settings) -> None:
     from pakn.logs import setup_logging
     from pakn.topics import create_compacted, create_topics
@@ -409,7 +415,8 @@ def run_worker(settings: Settings) -> None:
     setup_logging(settings.log_level, "worker")
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
-    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in (cases, tallies)])
+    tables = (cases, tallies, *INTEGRITY_TABLES)
+    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in tables])
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()
