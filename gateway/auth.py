@@ -95,6 +95,8 @@ RULES: Mapping[str, Rule] = {
     "publish": _rule(HEAD, on=OWN_UNIT),
     # evidence files for results (and documents of any officer's action), before the command
     "upload_media": _rule(RECEIVING, HANDLING, HEAD, on=ANY_UNIT),
+    # integrity flags and their evidence (docs/integrity.md §4): the responsible unit's officers
+    "read_integrity": _rule(RECEIVING, HANDLING, HEAD, on=OWN_UNIT),
     # the sender, on their own feedback only (§4.1 step 5)
     "track": _rule(SENDER, on=OWN_CASE),
     "rate": _rule(SENDER, on=OWN_CASE),

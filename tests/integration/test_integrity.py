@@ -20,6 +20,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway.auth import mint_token
+from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import CASE_EVENTS, CASE_STATE, INTAKE
 from processors.media_checks import VN_TZ
@@ -52,6 +54,16 @@ def submit(env: Settings, i: int, files: list[bytes], **changes: Any) -> str:
     case_id = body["case_id"]
     wait_cases_open(env, [case_id])
     return case_id
+
+
+def get(env: Settings, path: str, token: str) -> tuple[int, Any]:
+    async def go() -> tuple[int, Any]:
+        url = f"http://127.0.0.1:{env.gateway_port}{path}"
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession() as s, s.get(url, headers=headers) as r:
+            return r.status, await r.json()
+
+    return asyncio.run(go())
 
 
 def flags(env: Settings) -> list[tuple[str, str, str, str]]:
@@ -148,6 +160,21 @@ def test_reused_photos_duplicates_and_blocklisted_images_are_flagged_once(
         ("reused_image", first),
         ("edit_signal", None),
     }
+
+    # The receiving officer of the responsible unit sees the flags with their evidence; the
+    # sender and other units do not.
+    unit = reuse["unit_code"]
+    officer = mint_token(env, role="receiving_officer", unit=unit, subject="o-1")
+    status, body = get(env, f"/v1/cases/{second}/integrity", officer)
+    assert status == 200, body
+    shown = {(f["kind"], f["code"], f["related_case_id"]) for f in body["integrity_flags"]}
+    assert shown == {("reused_image", "reused_image", first), ("edit_signal", "exif_missing", None)}
+    assert all(f["raised_at"] and f["detail"] for f in body["integrity_flags"])
+    pseudonym = load_privacy(env).pseudonym(feedback(2)["sender"]["id_number"])
+    sender = mint_token(env, role="sender", pseudonym=pseudonym, subject="s-2")
+    assert get(env, f"/v1/cases/{second}/integrity", sender)[0] == 403
+    elsewhere = mint_token(env, role="receiving_officer", unit="00004", subject="o-2")
+    assert get(env, f"/v1/cases/{second}/integrity", elsewhere)[0] == 403
 
     # Redelivery: the second submission's event arrives again (a crash before the commit).
     [again] = [m for m in topic_messages(env, INTAKE.name(env)) if m.key() == second.encode()]
