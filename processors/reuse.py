@@ -49,6 +49,9 @@ DEFAULT_REUSE_BANDS = 4  # 16-bit pieces: ~90 entries per bucket at 1M images (b
 DEFAULT_DUPLICATE_RADIUS_M = 250.0
 DEFAULT_DUPLICATE_WINDOW_DAYS = 30
 DAY_MS = 86_400_000
+# Links kept per flagged case from one partition's lookup (up to partitions × this in all).
+MAX_REUSE_LINKS = 3
+MAX_DUPLICATE_LINKS = 1
 M_PER_DEG_LAT = 111_320.0
 
 
@@ -247,14 +250,28 @@ def _reuse(case_id: str, sha: str, other: str, other_sha: str, d: int) -> Findin
     )
 
 
-def nearest(found: list[Finding]) -> list[Finding]:
-    """One finding per (flagged case, related case or blocklist image): the nearest."""
+def nearest(found: list[Finding], limit: int | None = None) -> list[Finding]:
+    """One finding per (flagged case, related case or blocklist image): the nearest; and at most
+    ``limit`` per flagged case (the nearest, then by related case id) — a photo that went viral
+    or a street everyone reports must not flag a case once per earlier submission."""
     best: dict[tuple[str, str, str], Finding] = {}
     for f in found:
         k = (f.case_id, f.related_case_id or "", f.related_media_sha256 or "")
         if k not in best or (f.distance or 0) < (best[k].distance or 0):
             best[k] = f
-    return sorted(best.values(), key=lambda f: (f.case_id, f.distance or 0, f.flag_id))
+    order = sorted(
+        best.values(),
+        key=lambda f: (f.case_id, f.distance or 0, f.related_case_id or "", f.flag_id),
+    )
+    if limit is None:
+        return order
+    kept: dict[str, int] = {}
+    out = []
+    for f in order:
+        kept[f.case_id] = kept.get(f.case_id, 0) + 1
+        if kept[f.case_id] <= limit:
+            out.append(f)
+    return out
 
 
 def store_image(
@@ -304,8 +321,10 @@ class MemoryImageIndex:
     def submit(self, s: Sighting) -> list[Finding]:
         found: list[Finding] = []
         for part in image_plan(s, self.layout, self.partitions).values():
+            here: list[Finding] = []
             for key in part["probe"]:
-                found += image_findings(s, self.buckets.get(key, ()), self.max_distance)
+                here += image_findings(s, self.buckets.get(key, ()), self.max_distance)
+            found += nearest(here, MAX_REUSE_LINKS)
             for key, hashes in part["store"].items():
                 self.buckets[key], _ = store_image(self.buckets.get(key), s, hashes, s.at_ms, None)
         return nearest(found)

@@ -27,6 +27,8 @@ from processors.case import Decision, to_ms
 from processors.integrity import apply_flag, auto_reject_command, edit_findings, flag_record
 from processors.reuse import (
     DAY_MS,
+    MAX_DUPLICATE_LINKS,
+    MAX_REUSE_LINKS,
     Finding,
     Place,
     Sighting,
@@ -133,7 +135,7 @@ async def _apply_media(event: faust.EventT) -> None:
         )
         if changed:
             media_buckets[b["key"]] = entries  # reassign: in-place edits are not logged
-    await _send_findings(nearest(found))
+    await _send_findings(nearest(found, MAX_REUSE_LINKS))
 
 
 async def _apply_place(event: faust.EventT) -> None:
@@ -147,7 +149,7 @@ async def _apply_place(event: faust.EventT) -> None:
         entries, changed = store_place(place_cells.get(cell), p, now, DUPLICATE_WINDOW_MS)
         if changed:
             place_cells[cell] = entries
-    await _send_findings(found)
+    await _send_findings(nearest(found, MAX_DUPLICATE_LINKS))
 
 
 async def _apply_finding(event: faust.EventT) -> None:

@@ -254,3 +254,18 @@ def test_auto_rejection_only_where_configured() -> None:
     d = apply_command(state, cmd, calendar_for_unit("00070"))
     assert d.result["accepted"] and d.state.status == "rejected"
     assert auto_reject_command(d.state, rec, frozenset({"likely_duplicate"}), 0) is None
+
+
+def test_a_viral_photo_or_a_busy_street_links_each_case_to_a_few_earlier_ones() -> None:
+    from processors.reuse import MAX_DUPLICATE_LINKS, MAX_REUSE_LINKS, nearest
+
+    index = MemoryImageIndex(partitions=6)
+    h = 0x0F1E_2D3C_4B5A_6978
+    for i in range(30):
+        found = index.submit(Sighting(f"c{i:02d}", f"s{i}", i, f"sha{i}", (h,)))
+        assert len(found) <= min(i, MAX_REUSE_LINKS * 6)
+    cells: dict[str, list] = {}
+    for i in range(30):
+        p = Place(f"p{i:02d}", "flooding", *HANOI, i)
+        here = nearest(_submit(cells, p), MAX_DUPLICATE_LINKS)
+        assert [f.related_case_id for f in here] == (["p00"] if i else [])  # the first report
