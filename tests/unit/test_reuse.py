@@ -269,3 +269,24 @@ def test_a_viral_photo_or_a_busy_street_links_each_case_to_a_few_earlier_ones() 
         p = Place(f"p{i:02d}", "flooding", *HANOI, i)
         here = nearest(_submit(cells, p), MAX_DUPLICATE_LINKS)
         assert [f.related_case_id for f in here] == (["p00"] if i else [])  # the first report
+
+
+def test_blocklist_hash_files_are_read_line_by_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import click
+
+    from pakn.integrity_cli import _hash_lines
+
+    good = tmp_path / "known.txt"
+    good.write_text(
+        "# exported\nviral-1 0123456789abcdef fedcba9876543210\n\nmeme ffff0000ffff0000\n"
+    )
+    items = _hash_lines(good)
+    assert [(label, hashes) for label, _, hashes in items] == [
+        ("viral-1", (0x0123456789ABCDEF, 0xFEDCBA9876543210)),
+        ("meme", (0xFFFF0000FFFF0000,)),
+    ]
+    for bad in ("label-only", "x 0123456789abcdefg", "x 10000000000000000"):
+        path = tmp_path / "bad.txt"
+        path.write_text(bad + "\n")
+        with pytest.raises(click.ClickException, match=r"bad\.txt:1"):
+            _hash_lines(path)
