@@ -84,6 +84,7 @@ EXPECTED: dict[str, set[str]] = {
     "oversight_read": {OV, OP},
     "reidentify": {OP},
     "upload_media": {R, H, HEAD},
+    "read_integrity": {R, H, HEAD},  # integrity flags of a case (docs/integrity.md §4)
 }
 OFFICER_ACTIONS = [
     a for a, roles in EXPECTED.items() if roles & {R, H, HEAD} and a != "upload_media"
@@ -210,6 +211,7 @@ def test_receiving_officers_receive_reject_assign_forward_and_propose_transfers(
         "propose_transfer",
         "classify",
         "upload_media",
+        "read_integrity",
     }
 
 
@@ -223,6 +225,7 @@ def test_handling_officers_propose_results_request_info_and_resume() -> None:
         "extend",
         "request_extension",
         "upload_media",
+        "read_integrity",
     }
 
 
