@@ -198,3 +198,32 @@ def test_reused_photos_duplicates_and_blocklisted_images_are_flagged_once(
     assert set(flags(env)) == want and len(flags(env)) == len(want)
     state = latest_state(env, second)
     assert len(state["integrity_flags"]) == 2
+
+
+@pytest.mark.timeout(180)
+def test_reuse_rejects_the_later_case_only_where_configured(env: Settings, tmp_path: Path) -> None:
+    auto = env.model_copy(update={"integrity_auto_reject": "reused_image"})
+    running = [Proc(n, auto, tmp_path).start() for n in ("gateway", "worker", "sink")]
+    try:
+        wait_gateway(auto, running[0])
+        now = datetime.now(VN_TZ).strftime("%Y:%m:%d %H:%M:%S")
+        first = submit(auto, 1, [photo(8, taken=now)])
+        second = submit(auto, 2, [reuse_variants(8)["re-encoded q55"]], location=FAR)
+        db = auto.clickhouse_database
+
+        def statuses() -> dict[str, str]:
+            rows = query(auto, f"SELECT toString(case_id), status FROM {db}.cases FINAL")
+            return dict(rows)
+
+        wait_for(lambda: statuses().get(second) == "rejected", 60, "the reused case rejected")
+        assert statuses()[first] == "submitted"  # the original stands
+        rows = query(
+            auto,
+            f"SELECT payload FROM {db}.case_events FINAL "
+            f"WHERE case_id = toUUID('{second}') AND event_type = 'case_transition'",
+        )
+        reasons = [(json.loads(r[0])["reason"],) for r in rows]
+        assert reasons == [("reused_or_edited_media",)]
+    finally:
+        for p in running:
+            p.stop()
