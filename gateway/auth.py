@@ -98,6 +98,8 @@ RULES: Mapping[str, Rule] = {
     "upload_media": _rule(RECEIVING, HANDLING, HEAD, on=ANY_UNIT),
     # reading a case and its sender (a confidential one stays hidden: processors/disclosure.py)
     "read_case": _rule(RECEIVING, HANDLING, HEAD, on=OWN_UNIT),
+    # integrity flags and their evidence (docs/integrity.md §4): the responsible unit's officers
+    "read_integrity": _rule(RECEIVING, HANDLING, HEAD, on=OWN_UNIT),
     # the sender, on their own feedback only (§4.1 step 5)
     "track": _rule(SENDER, on=OWN_CASE),
     "rate": _rule(SENDER, on=OWN_CASE),

@@ -191,6 +191,15 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "responses": {"200": {"description": "ok"}},
                 }
             },
+            "/v1/cases/{case_id}/integrity": {
+                "get": {
+                    "summary": "Integrity flags of a case with their evidence (officers of the "
+                    "responsible unit): reused or blocklisted images, likely duplicates, signs "
+                    "of editing",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
             "/v1/oversight/units/{unit}/months/{month}": {
                 "get": {
                     "summary": "A unit's monthly figures (oversight role)",

@@ -455,6 +455,26 @@ async def tracking(request: web.Request) -> web.Response:
     return web.json_response(body, dumps=dumps, headers={"Cache-Control": "private, no-store"})
 
 
+# --- handlers: the officer's integrity view -----------------------------------------------------
+async def integrity(request: web.Request) -> web.Response:
+    """The integrity flags of a case with their evidence (docs/integrity.md §4), for the officers
+    of the responsible unit: signals to look at before receiving the case, not verdicts."""
+    principal_of(request)
+    case_id = case_id_of(request)
+    reader = request.app[READER]
+    case = await read(reader.case_state(case_id))
+    if case is None:
+        raise ApiError("not_found")
+    require(request, "read_integrity", CaseView(case["unit_code"] or None, case_id=case_id))
+    flags = await read(reader.integrity_flags(case_id))
+    body = {
+        "case_id": case_id,
+        "status": case["status"],
+        "integrity_flags": [dict(f, raised_at=iso(f["raised_at"])) for f in flags],
+    }
+    return web.json_response(body, dumps=dumps, headers={"Cache-Control": "private, no-store"})
+
+
 # --- handlers: oversight ----------------------------------------------------------------------
 def _month(value: str | None) -> str:
     if value is None or not MONTH_RE.fullmatch(value):
@@ -537,5 +557,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/results", list_results)
     app.router.add_get("/v1/results/{case_id}", get_result)
     app.router.add_get("/v1/cases/{case_id}/tracking", tracking)
+    app.router.add_get("/v1/cases/{case_id}/integrity", integrity)
     app.router.add_get("/v1/oversight/units/{unit}/months/{month}", unit_month)
     app.router.add_get("/v1/oversight/flags", oversight_flags)

@@ -7,11 +7,13 @@ Every channel that accepts feedback goes through here (the app's ``POST /v1/feed
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -26,6 +28,7 @@ from gateway.sealing import sender_data_key
 from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect
+from processors.reuse import image_facts
 from processors.wording import screen
 from schemas.codec import get_codec
 
@@ -63,9 +66,14 @@ async def publish_submission(
     wait = app[SENDER_LIMITS].take(pseudonym)
     if wait:
         raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})
-    media = await put_files(app[MEDIA], files)
-    case_id = new_case_id(idempotency_key)
     now = datetime.now(UTC)
+    media = []
+    for ref, (_, _, data) in zip(await put_files(app[MEDIA], files), files, strict=True):
+        facts = await asyncio.get_running_loop().run_in_executor(
+            None, media_facts, settings, sub, now, ref["content_type"], data
+        )
+        media.append({**ref, **facts})
+    case_id = new_case_id(idempotency_key)
     started = time.perf_counter()
     try:
         data_key = await sender_data_key(app, pseudonym)  # durable before anything uses it
@@ -80,6 +88,23 @@ async def publish_submission(
     if observe is not None:
         observe(time.perf_counter() - started)
     return Accepted(case_id, now)
+
+
+def media_facts(
+    settings: Settings, sub: FieldFeedbackIn, now: datetime, ctype: str, data: bytes
+) -> dict[str, Any]:
+    """pHashes and edit signals of an image (docs/integrity.md §4), judged against what the
+    sender reports: when (observed_at, else now) and where."""
+    loc = sub.location
+    place = (loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
+    return image_facts(
+        data,
+        ctype,
+        reported_at=sub.observed_at or now,
+        reported_place=place,
+        max_time_gap=timedelta(hours=settings.integrity_edit_max_time_gap_h),
+        max_distance_m=settings.integrity_edit_max_distance_m,
+    )
 
 
 def screen_wording(sub: FieldFeedbackIn) -> None:

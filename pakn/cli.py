@@ -195,12 +195,14 @@ def config_reference() -> str:
 def _register_optional() -> None:
     """Sub-commands that live beside their subject."""
     from pakn.calendar_cli import calendar
+    from pakn.integrity_cli import integrity
     from pakn.privacy_cli import privacy
     from pakn.token_cli import token
     from pakn.units_cli import units
 
     main.add_command(calendar)
     main.add_command(privacy)
+    main.add_command(integrity)
     main.add_command(token)
     main.add_command(units)
 

@@ -221,6 +221,37 @@ class Settings(BaseSettings):
         86400, description="Booking (and moving) closes this long before the session's first slot."
     )
     # --- end of citizen-reception booking ---------------------------------------------------
+    # --- submission integrity (processors/reuse.py, docs/integrity.md) ----------------------
+    integrity_reuse_distance: int = Field(
+        10, description="Largest pHash distance (bits of 64) at which two images are the same."
+    )
+    integrity_reuse_bands: int = Field(
+        4,
+        description="Pieces the pHash is cut into for the reuse index's buckets (16 bits each "
+        "by default); the distance must stay below 4 x this for a few hundred probes.",
+    )
+    integrity_reuse_window_days: int = Field(
+        365, description="How long a case's images stay in the reuse index (blocklist: always)."
+    )
+    integrity_duplicate_radius_m: float = Field(
+        250.0,
+        description="Same category within this many metres (and the window): a likely duplicate.",
+    )
+    integrity_duplicate_window_days: int = Field(
+        30, description="Same category, within the radius and this many days: a likely duplicate."
+    )
+    integrity_edit_max_time_gap_h: float = Field(
+        72.0, description="Capture time further than this from the reported time: a signal."
+    )
+    integrity_edit_max_distance_m: float = Field(
+        500.0, description="Capture position further than this from the reported place: a signal."
+    )
+    integrity_auto_reject: str = Field(
+        "",
+        description="Flag kinds that reject a case still waiting to be received, comma-separated "
+        "(reused_image, blocklisted_image, likely_duplicate, edit_signal). Empty: flags only.",
+    )
+    # --- end of submission integrity --------------------------------------------------------
 
     log_level: str = Field("INFO", description="Log level of every process.")
 

@@ -80,10 +80,35 @@ OVERSIGHT_FLAGS = TopicSpec(
 CASE_EVENTS = TopicSpec(
     "case.events",
     key="case_id",
-    values=("CaseSubmitted", "DeadlineSet", "StageCompleted", "SlaAlert"),
+    values=("CaseSubmitted", "DeadlineSet", "StageCompleted", "SlaAlert", "IntegrityFlag"),
     doc="The case event log (system of record, kept forever; the warehouse rebuilds from it). "
     "Platform-internal: agency systems read their unit's stream (unit.<code>) instead.",
     config={"cleanup.policy": "delete", "retention.ms": "-1"},
+)
+# Submission integrity (docs/integrity.md §4): the image and place indexes are repartitioned by
+# bucket. Messages carry an explicit partition (processors.reuse.bucket_partition of the bucket
+# keys they hold), so each bucket lives on one partition and its table entries in that partition.
+INTEGRITY_MEDIA = TopicSpec(
+    "integrity.media",
+    key="image ref (partition chosen by bucket)",
+    values=("MediaSighting",),
+    doc="Internal repartition by image-index bucket: an image's probes and stores. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+INTEGRITY_PLACES = TopicSpec(
+    "integrity.places",
+    key="case_id (partition chosen by cell)",
+    values=("PlaceSighting",),
+    doc="Internal repartition by place cell: a submission's probes and store. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+INTEGRITY_FINDINGS = TopicSpec(
+    "integrity.findings",
+    key="case_id",
+    values=("IntegrityFlag",),
+    doc="Internal: what the indexes found, keyed by the case to flag; its owner keeps the flag "
+    "and publishes it on the case log. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
 )
 CASE_STATE = TopicSpec(
     "case.state",
@@ -187,6 +212,9 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     RECEPTION_REQUESTS,
     RECEPTION_RESULTS,
     RECEPTION_BOOKINGS,
+    INTEGRITY_MEDIA,
+    INTEGRITY_PLACES,
+    INTEGRITY_FINDINGS,
 )
 
 

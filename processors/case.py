@@ -17,6 +17,7 @@ from processors.sla import Calendar, SlaPolicy, StageClock, StageOutcome, defaul
 
 EVENTS_NS = uuid.UUID("6f1c3c52-5d0b-4f0e-9a51-2a4f3b1d7e10")
 PRODUCER = "worker/0.1.0"
+NOTE_FIELDS = ("kind", "code", "related_case_id", "media_sha256", "detail")
 OUTBOX_SIZE = 8  # inputs whose outputs are kept: covers any uncommitted redelivery window
 
 Emit = tuple[str, dict[str, Any]]  # (Avro message type, record)
@@ -84,6 +85,8 @@ class CaseState:
     round: int = 0  # handling rounds: a reopened case clocks its stages again
     rejection_reason: str | None = None  # the regulation's reason, when rejected at receipt
     answered_at_ms: int | None = None  # when it was last answered (published/rejected/withdrawn)
+    # integrity flags raised on the case (processors/integrity.py), each once by flag id
+    integrity_flags: list[dict[str, Any]] = field(default_factory=list)
     # input id -> {"emits": [[type, record], ...], "result": record|None} of the last inputs
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -147,6 +150,10 @@ class CaseState:
             "repeat_count": self.repeat_count,
             "rating": self.rating,
             "published_at": self.published_at_ms,
+            "integrity_flags": [
+                {k: n.get(k) for k in NOTE_FIELDS} | {"detail": n.get("detail") or ""}
+                for n in self.integrity_flags
+            ],
         }
 
     def stage_key(self, stage: str) -> str:

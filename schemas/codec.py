@@ -47,6 +47,9 @@ MESSAGE_TYPES = (
     "DirectoryUnit",
     "DirectoryHead",
     "RoutingRules",
+    "IntegrityFlag",
+    "MediaSighting",
+    "PlaceSighting",
 )
 
 

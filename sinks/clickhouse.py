@@ -38,12 +38,14 @@ from sinks.rows import (
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
     FLAG_COLUMNS,
+    INTEGRITY_FLAG_COLUMNS,
     RECEPTION_BOOKING_COLUMNS,
     TALLY_COLUMNS,
     audit_row,
     case_event_row,
     case_row,
     flag_row,
+    integrity_flag_row,
     reception_booking_row,
     tally_row,
 )
@@ -109,11 +111,22 @@ def routes(settings: Settings) -> dict[str, Route]:
     }
 
 
+# Messages that also get a table of their own, besides their topic's (by message type).
+ALSO = {
+    "IntegrityFlag": Route(
+        "integrity_flags",
+        "IntegrityFlag",
+        INTEGRITY_FLAG_COLUMNS,
+        lambda rec, _: integrity_flag_row(rec),
+    ),
+}
+
+
 class ClickHouseSink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.routes = routes(settings)
-        self.columns = {r.table: r.columns for r in self.routes.values()}
+        self.columns = {r.table: r.columns for r in (*self.routes.values(), *ALSO.values())}
         self._dlq_topic = DEAD_LETTERS.name(settings)
         self.consumer = Consumer(
             {
@@ -142,7 +155,12 @@ class ClickHouseSink:
             route = self.routes[topic]
             if name != route.message and not (route.message is None and "envelope" in record):
                 raise DecodeError("invalid_event", f"{name} does not belong on {topic}")
-            self.batch.add(route.table, route.row(record, msg))
+            row = route.row(record, msg)
+            also = ALSO.get(name)
+            extra = also.row(record, msg) if also is not None else None
+            self.batch.add(route.table, row)
+            if also is not None and extra is not None:
+                self.batch.add(also.table, extra)
         except (DecodeError, KeyError, TypeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, DecodeError) else "invalid_event"
             log.warning(

@@ -172,6 +172,18 @@ class WarehouseReader:
         )
         return rows[0] if rows else None
 
+    async def integrity_flags(self, case_id: str) -> list[dict[str, Any]]:
+        """The integrity flags of a case, with their evidence (each once: FINAL), oldest first."""
+        cols = ("kind", "code", "related_case_id", "media_sha256", "related_media_sha256")
+        cols += ("distance", "detail", "raised_at")
+        rows = await self._dicts(
+            cols,
+            f"SELECT {', '.join(cols)} FROM {self.db}.integrity_flags FINAL "
+            "WHERE case_id = toUUID(%(id)s) ORDER BY raised_at, kind, code, related_case_id",
+            {"id": case_id},
+        )
+        return [{k: (v or None) if k in cols[2:5] else v for k, v in r.items()} for r in rows]
+
     async def case_events(
         self, case_ids: Sequence[str], types: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:

@@ -237,3 +237,35 @@ def reception_booking_row(b: dict[str, Any]) -> tuple[Any, ...]:
         _dt(b["booked_at"]),
         _dt(b["updated_at"]),
     )
+
+
+INTEGRITY_FLAG_COLUMNS = (
+    "event_id",
+    "case_id",
+    "kind",
+    "code",
+    "related_case_id",
+    "media_sha256",
+    "related_media_sha256",
+    "distance",
+    "detail",
+    "unit_code",
+    "raised_at",
+)
+
+
+def integrity_flag_row(f: dict[str, Any]) -> tuple[Any, ...]:
+    env = f["envelope"]
+    return (
+        env["event_id"],
+        env["case_id"],
+        f["kind"],
+        f["code"],
+        f["related_case_id"] or "",
+        f["media_sha256"] or "",
+        f["related_media_sha256"] or "",
+        f["distance"],
+        f["detail"],
+        f["unit_code"] or "",
+        _dt(env["occurred_at"]),
+    )

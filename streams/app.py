@@ -271,6 +271,7 @@ async def _apply_submission(event: faust.EventT) -> None:
     ).code
     decision = open_case(_load(case_id), record, calendar_for_unit(unit), unit_code=unit)
     await _publish(case_id, decision, raw=event.value)
+    await after_submission(record, decision)  # streams/integrity.py: reuse, duplicates, edits
 
 
 async def _apply_command(event: faust.EventT) -> None:
@@ -432,6 +433,10 @@ async def close_past_months() -> None:
                 key=tally["unit"].encode(), value=codec.encode("MonthClose", record)
             )
             log.info("closing month", extra={"tally": key})
+
+
+# --- submission integrity: its topics, tables and agents live in streams/integrity.py ----------
+from streams.integrity import after_submission  # noqa: E402
 
 
 def run_worker(settings: Settings) -> None:

@@ -45,7 +45,11 @@ def test_subscribers_decode_every_event_with_plain_fastavro_and_see_no_identity(
     for name in ("gateway", "worker"):
         procs[name].start()
     wait_gateway(env, procs["gateway"])
+    # 550 m apart: no two are likely duplicates (docs/integrity.md §4), so the events are exactly
+    # the submissions and their deadlines
     bodies = [feedback(i) for i in range(20)]
+    for i, b in enumerate(bodies):
+        b["location"]["lat"] += 0.005 * i
     bodies[3]["sender"]["confidential"] = True
     bodies[4]["sender"] |= {"kind": "organisation", "tax_code": "0101234565"}
     posted = post_all(env, bodies)

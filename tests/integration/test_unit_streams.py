@@ -39,6 +39,8 @@ def test_a_unit_stream_carries_exactly_that_units_cases(
     there = [feedback(10 + i) for i in range(2)]
     for body in there:
         body["location"] = {**body["location"], "commune_code": "00004"}  # Ba Đình
+    for i, body in enumerate(here + there):  # 550 m apart: none is a likely duplicate
+        body["location"]["lat"] += 0.005 * i
     posted = post_all(env, here + there)
     assert [p.status for p in posted] == [202] * 5
     mine = {p.body["case_id"] for p in posted[:3]}

@@ -99,7 +99,9 @@ def until_open(officer: Client, case_id: str) -> dict:
     def received() -> bool:
         status, body = officer.command(case_id, "receive", level="normal")
         out.update(body)
-        return status not in (404, 202)  # 202: the worker (still starting) has not answered
+        # 202: no answer in time (a loaded worker) — the command may still turn out to be for an
+        # unknown case, so ask again (a second receive of a received case is a clean 409)
+        return status not in (404, 202)
 
     wait_for(received, 30, "the case to be registered", every=0.2)
     return out

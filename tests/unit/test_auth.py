@@ -89,6 +89,7 @@ EXPECTED: dict[str, set[str]] = {
     "reception_publish": {RO},
     "reception_list": {RO},
     "reception_attend": {RO},
+    "read_integrity": {R, H, HEAD},  # integrity flags of a case (docs/integrity.md §4)
 }
 OFFICER_ACTIONS = [
     a for a, roles in EXPECTED.items() if roles & {R, H, HEAD} and a != "upload_media"
@@ -216,6 +217,7 @@ def test_receiving_officers_receive_reject_assign_forward_and_propose_transfers(
         "classify",
         "upload_media",
         "read_case",
+        "read_integrity",
     }
 
 
@@ -230,6 +232,7 @@ def test_handling_officers_propose_results_request_info_and_resume() -> None:
         "request_extension",
         "upload_media",
         "read_case",
+        "read_integrity",
     }
 
 
