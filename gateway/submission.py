@@ -60,7 +60,8 @@ async def publish_submission(
 ) -> Accepted:
     """Store the media, publish the CaseSubmitted event; 503 ``kafka_unavailable`` otherwise."""
     settings = app[SETTINGS]
-    screen_wording(sub)
+    if settings.wording_mode == "reject":
+        screen_wording(sub)  # else every hit goes to the officer as a wording_review flag
     ensure_publisher(app)
     pseudonym = sender_pseudonym(app[PRIVACY], sub)
     wait = app[SENDER_LIMITS].take(pseudonym)
@@ -109,7 +110,8 @@ def media_facts(
 
 def screen_wording(sub: FieldFeedbackIn) -> None:
     """§3: wording must respect fine customs. A `reject` term refuses the submission, pointing at
-    the span; `review` terms are left to the receiving officer."""
+    the span; `review` terms reach the receiving officer as wording_review flags (the worker
+    screens again: processors/integrity.wording_findings)."""
     errors = [
         FieldError(field, "offensive_wording", f"{hit.start}-{hit.end}")
         for field, text in (("title", sub.title), ("description", sub.description))

@@ -249,7 +249,14 @@ class Settings(BaseSettings):
     integrity_auto_reject: str = Field(
         "",
         description="Flag kinds that reject a case still waiting to be received, comma-separated "
-        "(reused_image, blocklisted_image, likely_duplicate, edit_signal). Empty: flags only.",
+        "(reused_image, blocklisted_image, likely_duplicate, edit_signal, wording_review). "
+        "Empty: flags only.",
+    )
+    wording_mode: Literal["reject", "review"] = Field(
+        "reject",
+        description="What a `reject` term of the word list does at the gateway: reject (422 "
+        "offensive_wording with the span) or review (accepted; a wording_review flag for the "
+        "receiving officer, as `review` terms always get).",
     )
     # --- end of submission integrity --------------------------------------------------------
 

@@ -8,21 +8,26 @@ and changes nothing. Auto-rejection only for the kinds an operator configured (d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from processors.case import CaseState, Decision, derived_event_id, envelope, to_ms
 from processors.reuse import Finding
+from processors.wording import Hit
+from processors.wording import screen as default_screen
 
 PRODUCER = "worker/0.1.0"
-KINDS = ("reused_image", "blocklisted_image", "likely_duplicate", "edit_signal")
+KINDS = ("reused_image", "blocklisted_image", "likely_duplicate", "edit_signal", "wording_review")
 # Rejection reason (processors/workflow.REJECTION_REASONS) of each kind, for auto-rejection.
 REJECT_REASON = {
     "reused_image": "reused_or_edited_media",
     "blocklisted_image": "reused_or_edited_media",
     "edit_signal": "reused_or_edited_media",
     "likely_duplicate": "duplicate",
+    "wording_review": "offensive",
 }
+SCREENED_FIELDS = ("title", "description")
 
 
 def flag_record(f: Finding, at: datetime | int) -> dict[str, Any]:
@@ -48,6 +53,25 @@ def edit_findings(submitted: dict[str, Any]) -> list[Finding]:
                 )
             )
     return out
+
+
+def wording_findings(
+    submitted: dict[str, Any], screen: Callable[[str], list[Hit]] = default_screen
+) -> list[Finding]:
+    """The wording the officer should look at (docs/integrity.md §3): every hit of the word list
+    in the title and description that reached the pipeline — `review` terms, and `reject` terms
+    when the gateway queues them for review instead of refusing (PAKN_WORDING_MODE=review)."""
+    case_id = str(submitted["envelope"]["case_id"])
+    return [
+        Finding(
+            case_id,
+            "wording_review",
+            f"wording_{hit.action}",
+            detail=f"{field} {hit.start}-{hit.end}: {hit.term}",
+        )
+        for field in SCREENED_FIELDS
+        for hit in screen(submitted.get(field) or "")
+    ]
 
 
 def apply_flag(state: CaseState | None, flag: dict[str, Any]) -> Decision:

@@ -24,7 +24,13 @@ import faust
 
 from pakn.topics import INTEGRITY_FINDINGS, INTEGRITY_MEDIA, INTEGRITY_PLACES
 from processors.case import Decision, to_ms
-from processors.integrity import apply_flag, auto_reject_command, edit_findings, flag_record
+from processors.integrity import (
+    apply_flag,
+    auto_reject_command,
+    edit_findings,
+    flag_record,
+    wording_findings,
+)
 from processors.reuse import (
     DAY_MS,
     MAX_DUPLICATE_LINKS,
@@ -109,7 +115,7 @@ async def after_submission(record: dict[str, Any], decision: Decision) -> None:
                 },
             )
             await places_topic.send(key=case_id.encode(), value=value, partition=p)
-    await _send_findings(edit_findings(record), at_ms)
+    await _send_findings([*edit_findings(record), *wording_findings(record)], at_ms)
 
 
 async def _send_findings(found: list[Finding], at_ms: int | None = None) -> None:

@@ -227,3 +227,47 @@ def test_reuse_rejects_the_later_case_only_where_configured(env: Settings, tmp_p
     finally:
         for p in running:
             p.stop()
+
+
+@pytest.mark.timeout(180)
+def test_wording_goes_to_the_officer_as_a_flag_and_review_mode_queues_reject_terms(
+    env: Settings, tmp_path: Path
+) -> None:
+    """A `review` term always reaches the receiving officer as a wording_review flag; with
+    PAKN_WORDING_MODE=review a `reject` term is accepted and flagged too, not refused."""
+    strict = [Proc("gateway", env, tmp_path / "strict").start()]
+    try:
+        wait_gateway(env, strict[0])
+        url = f"http://127.0.0.1:{env.gateway_port}"
+        status, body = asyncio.run(_post(url, feedback(1, title="Đồ địt cống rãnh"), []))
+        assert status == 422 and body["error"]["fields"][0]["code"] == "offensive_wording"
+    finally:
+        strict[0].stop()
+    lenient = env.model_copy(update={"wording_mode": "review"})
+    running = [Proc(n, lenient, tmp_path).start() for n in ("gateway", "worker", "sink")]
+    try:
+        wait_gateway(lenient, running[0])
+        review = submit(lenient, 2, [], title="Cống dit tắc ở ngõ 5")  # a review term
+        refused_before = submit(lenient, 3, [], title="Đồ địt cống rãnh", location=FAR)
+        clean = submit(lenient, 4, [], title="Cống tắc ở ngõ 7", location=NEAR)
+        db = lenient.clickhouse_database
+
+        def flags() -> dict[str, list[tuple[str, str]]]:
+            rows = query(
+                lenient,
+                f"SELECT toString(case_id), code, detail FROM {db}.integrity_flags FINAL "
+                "WHERE kind = 'wording_review' ORDER BY detail",
+            )
+            out: dict[str, list[tuple[str, str]]] = {}
+            for case_id, code, detail in rows:
+                out.setdefault(case_id, []).append((code, detail))
+            return out
+
+        wait_for(lambda: len(flags()) == 2, 60, "two wording flags in ClickHouse")
+        seen = flags()
+        assert seen[review] == [("wording_review", "title 5-8: dit")]
+        assert seen[refused_before] == [("wording_reject", "title 3-6: địt")]
+        assert clean not in seen
+    finally:
+        for p in running:
+            p.stop()

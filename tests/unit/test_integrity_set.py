@@ -142,3 +142,22 @@ def test_edit_detection_precision_and_recall() -> None:
     )
     assert precision >= MIN_EDIT_PRECISION
     assert recall >= MIN_EDIT_RECALL
+
+
+# --- wording: what reaches the receiving officer -----------------------------------------------
+def test_wording_findings_name_the_field_span_and_term_of_every_hit() -> None:
+    from processors.integrity import wording_findings
+
+    record = {
+        "envelope": {"case_id": "c1"},
+        "title": "Cống dit tắc ở ngõ 5",
+        "description": "Đồ địt cống rãnh",
+    }
+    found = wording_findings(record)
+    assert [(f.kind, f.code, f.detail) for f in found] == [
+        ("wording_review", "wording_review", "title 5-8: dit"),
+        ("wording_review", "wording_reject", "description 3-6: địt"),
+    ]
+    assert len({f.flag_id for f in found}) == 2  # two flags, each raised once by its id
+    assert wording_findings({**record, "title": "Cống tắc", "description": ""}) == []
+    assert [f.flag_id for f in wording_findings(record)] == [f.flag_id for f in found]
