@@ -39,6 +39,13 @@ MESSAGE_TYPES = (
     "UnitMonthTally",
     "OversightFlag",
     "DeadLetter",
+    "WarningCommand",
+    "WarningResult",
+    "WarningState",
+    "Subscription",
+    "SubscriberRow",
+    "FanoutTask",
+    "WarningDelivery",
 )
 
 

@@ -409,7 +409,13 @@ def run_worker(settings: Settings) -> None:
     setup_logging(settings.log_level, "worker")
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     create_topics(settings)  # our topics exist with their documented config before faust looks
-    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in (cases, tallies)])
+    from streams.warnings import TABLES as WARNING_TABLES
+
+    tables = (cases, tallies, *WARNING_TABLES)
+    create_compacted(settings, [t.changelog_topic.get_topic_name() for t in tables])
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     app.main()
+
+
+import streams.warnings  # noqa: E402,F401  (warnings to citizens: agents on this same app)
