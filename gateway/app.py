@@ -260,9 +260,11 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
     from gateway import open311, public  # publication, tracking, oversight; Open311
+    from gateway import warnings as warnings_routes  # warnings to citizens
 
     public.add_routes(app)
     open311.add_routes(app)
+    warnings_routes.add_routes(app, settings)
     return app
 
 

@@ -48,9 +48,11 @@ HEAD = "head"  # thủ trưởng / lãnh đạo đơn vị: approves and publish
 OVERSIGHT = "oversight"  # Trung tâm Phục vụ hành chính công: reads every unit's figures
 OPERATOR = "operator"  # platform operator: oversight reads, and the only one who re-identifies
 SENDER = "sender"  # citizen / organisation, through the app
+COMMUNICATIONS = "communications_officer"  # drafts warnings to citizens; the head approves
 
-AGENCY_ROLES = (RECEIVING, HANDLING, HEAD, OVERSIGHT, OPERATOR)
-UNIT_ROLES = frozenset({RECEIVING, HANDLING, HEAD})  # these tokens must name their unit
+AGENCY_ROLES = (RECEIVING, HANDLING, HEAD, OVERSIGHT, OPERATOR, COMMUNICATIONS)
+# these tokens must name their unit
+UNIT_ROLES = frozenset({RECEIVING, HANDLING, HEAD, COMMUNICATIONS})
 ROLES = (*AGENCY_ROLES, SENDER)
 
 # --- on which cases (the scope of a rule) -----------------------------------------------------
@@ -102,6 +104,16 @@ RULES: Mapping[str, Rule] = {
     "withdraw": _rule(SENDER, on=OWN_CASE),
     # oversight (§6): every unit's cases and figures
     "oversight_read": _rule(OVERSIGHT, OPERATOR, on=ANY_UNIT),
+    # warnings to citizens (docs/warnings.md): the unit's communications officer drafts, its
+    # head approves; every change of an approved warning is the head's (it goes out at once).
+    # The unit of the warning is checked by the worker (processors/warnings.py).
+    "warning_draft": _rule(COMMUNICATIONS, HEAD, on=OWN_UNIT),
+    "warning_edit": _rule(COMMUNICATIONS, HEAD, on=OWN_UNIT),
+    "warning_approve": _rule(HEAD, on=OWN_UNIT),
+    "warning_update": _rule(HEAD, on=OWN_UNIT),
+    "warning_cancel": _rule(HEAD, on=OWN_UNIT),
+    "warning_supersede": _rule(HEAD, on=OWN_UNIT),
+    "warning_subscribe": _rule(SENDER, on=ANY_UNIT),
     # re-identifying a (confidential) sender: the platform operator only (§3)
     "reidentify": _rule(OPERATOR, on=ANY_UNIT),
 }
