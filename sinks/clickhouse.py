@@ -22,18 +22,32 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from pakn.deadletters import dead_letter
 from pakn.logs import setup_logging
 from pakn.settings import Settings
-from pakn.topics import CASE_EVENTS, CASE_STATE, DEAD_LETTERS, OVERSIGHT_FLAGS, UNIT_TALLIES
+from pakn.topics import (
+    CASE_EVENTS,
+    CASE_STATE,
+    DEAD_LETTERS,
+    NOTIFICATIONS,
+    OVERSIGHT_FLAGS,
+    UNIT_TALLIES,
+    WARNING_STATE,
+)
 from schemas.codec import DecodeError, get_codec
 from sinks.connection import clickhouse
 from sinks.rows import (
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
+    DELIVERY_COLUMNS,
     FLAG_COLUMNS,
     TALLY_COLUMNS,
+    WARNING_AREA_COLUMNS,
+    WARNING_COLUMNS,
     case_event_row,
     case_row,
+    delivery_row,
     flag_row,
     tally_row,
+    warning_area_rows,
+    warning_row,
 )
 
 log = logging.getLogger("sink")
@@ -66,6 +80,10 @@ class Route:
     message: str | None  # the only message type accepted (None: any case event)
     columns: tuple[str, ...]
     row: Callable[[dict[str, Any], Message], tuple[Any, ...]]
+    # rows of a second table from the same record (a warning's communes)
+    more_table: str | None = None
+    more_columns: tuple[str, ...] = ()
+    more: Callable[[dict[str, Any]], list[tuple[Any, ...]]] | None = None
 
 
 def routes(settings: Settings) -> dict[str, Route]:
@@ -85,6 +103,21 @@ def routes(settings: Settings) -> dict[str, Route]:
         OVERSIGHT_FLAGS.name(settings): Route(
             "oversight_flags", "OversightFlag", FLAG_COLUMNS, lambda rec, _: flag_row(rec)
         ),
+        WARNING_STATE.name(settings): Route(
+            "warnings",
+            "WarningState",
+            WARNING_COLUMNS,
+            lambda rec, _: warning_row(rec),
+            "warning_areas",
+            WARNING_AREA_COLUMNS,
+            warning_area_rows,
+        ),
+        NOTIFICATIONS.name(settings): Route(
+            "warning_deliveries",
+            "WarningDelivery",
+            DELIVERY_COLUMNS,
+            lambda rec, msg: delivery_row(rec, msg.timestamp()[1]),
+        ),
     }
 
 
@@ -93,6 +126,7 @@ class ClickHouseSink:
         self.settings = settings
         self.routes = routes(settings)
         self.columns = {r.table: r.columns for r in self.routes.values()}
+        self.columns |= {r.more_table: r.more_columns for r in self.routes.values() if r.more_table}
         self._dlq_topic = DEAD_LETTERS.name(settings)
         self.consumer = Consumer(
             {
@@ -103,6 +137,8 @@ class ClickHouseSink:
                 "session.timeout.ms": int(settings.worker_session_timeout_s * 1000),
                 "max.poll.interval.ms": 600_000,
                 "fetch.wait.max.ms": 100,
+                # the notifications topic is transactional: never count an aborted copy
+                "isolation.level": "read_committed",
             }
         )
         self.producer = Producer(
@@ -122,6 +158,9 @@ class ClickHouseSink:
             if name != route.message and not (route.message is None and "envelope" in record):
                 raise DecodeError("invalid_event", f"{name} does not belong on {topic}")
             self.batch.add(route.table, route.row(record, msg))
+            if route.more is not None and route.more_table is not None:
+                for row in route.more(record):
+                    self.batch.add(route.more_table, row)
         except (DecodeError, KeyError, TypeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, DecodeError) else "invalid_event"
             log.warning(

@@ -22,7 +22,7 @@ from pakn.topics import NOTIFICATIONS, WARNINGS_BY_COMMUNE
 from processors.areas import shipped_geo
 from tests.harness import Proc, wait_for
 from tests.integration.test_warnings import _read_committed
-from tests.pipeline import topic_count, wait_gateway
+from tests.pipeline import query, topic_count, wait_gateway
 
 GEO = shipped_geo()
 UNIT, OTHER, FAR = "00070", "00004", "09676"  # Hoàn Kiếm, Ba Đình, far west
@@ -115,7 +115,7 @@ class SSE:
 
 
 def test_warning_http_life(env: Settings, tmp_path: Any) -> None:
-    procs = [Proc(n, env, tmp_path).start() for n in ("gateway", "worker", "notifier")]
+    procs = [Proc(n, env, tmp_path).start() for n in ("gateway", "worker", "notifier", "sink")]
     sse = None
     try:
         wait_gateway(env, procs[0])
@@ -228,6 +228,31 @@ def test_warning_http_life(env: Settings, tmp_path: Any) -> None:
             n for n in _read_committed(env, NOTIFICATIONS.name(env)) if n["pseudonym"] == pseudonym
         )
         assert note["headline"] == "Storm warning" and note["token"] == "fcm-token-1"
+
+        # the warehouse: the warning, its communes, and its delivery counts per version
+        db = env.clickhouse_database
+
+        def counts() -> list[tuple[Any, ...]]:
+            return query(
+                env,
+                f"SELECT version, kind, count() FROM {db}.warning_deliveries FINAL "
+                f"WHERE warning_id = '{wid}' GROUP BY version, kind ORDER BY version",
+            )
+
+        wait_for(lambda: len(counts()) == 3, 60, "the delivery counts in ClickHouse", 0.5)
+        assert counts() == [(1, "alert", 1), (2, "update", 1), (3, "cancel", 1)]
+        row = query(
+            env,
+            f"SELECT status, version, severity, communes FROM {db}.warnings FINAL "
+            f"WHERE warning_id = '{wid}'",
+        )
+        assert row == [("cancelled", 3, "Extreme", [UNIT])]
+        areas = query(
+            env, f"SELECT DISTINCT commune FROM {db}.warning_areas WHERE warning_id = '{wid}'"
+        )
+        assert areas == [(UNIT,)]
+        copied = query(env, f"SELECT count() FROM {db}_analytics.warning_deliveries")
+        assert copied[0][0] >= 3
     finally:
         if sse is not None:
             sse.close()
