@@ -492,6 +492,91 @@ def _commune_names() -> dict[str, str]:
         return {}
 
 
+def openapi_parts() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The warnings' paths and request schemas for gateway/openapi.py."""
+    schemas: dict[str, Any] = {}
+    for model in (ContentIn, WarningCommandIn, SubscriptionIn):
+        s = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas |= s.pop("$defs", {})
+        schemas[model.__name__] = s
+
+    def body(name: str) -> dict[str, Any]:
+        ref = {"$ref": f"#/components/schemas/{name}"}
+        return {"required": True, "content": {"application/json": {"schema": ref}}}
+
+    err = {
+        "description": "Refused: see the error code",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    acts = {"202": {"description": "Accepted for processing"}, "403": err, "409": err, "422": err}
+    place = [
+        {"name": n, "in": "query", "required": False, "schema": {"type": t}}
+        for n, t in (
+            ("lat", "number"),
+            ("long", "number"),
+            ("commune", "string"),
+            ("unit", "string"),
+        )
+    ]
+    paths = {
+        "/v1/warnings": {
+            "post": {
+                "summary": "Draft a warning to citizens",
+                "security": [{"bearer": []}],
+                "requestBody": body("ContentIn"),
+                "responses": acts,
+            },
+            "get": {
+                "summary": "Active warnings for a place",
+                "parameters": place,
+                "responses": {"200": {"description": "warnings"}, "400": err},
+            },
+        },
+        "/v1/warnings/{warning_id}/commands": {
+            "post": {
+                "summary": "Edit, approve, update, cancel or supersede a warning",
+                "security": [{"bearer": []}],
+                "requestBody": body("WarningCommandIn"),
+                "responses": acts,
+            },
+        },
+        "/v1/warnings/subscription": {
+            "put": {
+                "summary": "A citizen's warning subscription (sender token)",
+                "security": [{"bearer": []}],
+                "requestBody": body("SubscriptionIn"),
+                "responses": {"202": {"description": "Accepted"}, "403": err, "422": err},
+            },
+        },
+        "/v1/warnings/stream": {
+            "get": {
+                "summary": "Live warnings for a place (Server-Sent Events)",
+                "parameters": place,
+                "responses": {"200": {"description": "text/event-stream"}},
+            },
+        },
+        "/v1/warnings/{warning_id}": {
+            "get": {
+                "summary": "One warning",
+                "responses": {"200": {"description": "ok"}, "404": err},
+            },
+        },
+        "/v1/warnings/{warning_id}.cap": {
+            "get": {
+                "summary": "The warning as an OASIS CAP 1.2 message",
+                "responses": {"200": {"description": "application/cap+xml"}, "404": err},
+            },
+        },
+        "/v1/warnings.atom": {
+            "get": {
+                "summary": "Atom feed of active alerts",
+                "responses": {"200": {"description": "application/atom+xml"}},
+            },
+        },
+    }
+    return paths, schemas
+
+
 def add_routes(app: web.Application, settings: Settings) -> None:
     async def board(app: web.Application) -> AsyncIterator[None]:
         app[BOARD] = WarningBoard(settings)
