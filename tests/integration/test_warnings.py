@@ -30,7 +30,7 @@ from tests.pipeline import topic_count
 GEO = shipped_geo()
 A, B = "00070", "00004"  # Hoàn Kiếm; Ba Đình (reached through a circle)
 FAR = "09676"  # a commune far west of the city centre
-PER_GROUP = 3000  # citizens in A only, in B only, in both
+PER_GROUP = 2000  # citizens in A only, in B only, in both
 
 
 def _produce(settings: Settings, topic: str, items: list[tuple[str, str, dict[str, Any]]]) -> None:
