@@ -34,8 +34,8 @@ def _event_id(msg: Any) -> str:
         if name == "event_id" and value and len(value) == 16:
             return str(uuid.UUID(bytes=value))
     try:
-        return str(get_codec().decode(msg.value())[1]["event_id"])
-    except (DecodeError, KeyError):
+        return str(uuid.UUID(get_codec().decode(msg.value())[1]["event_id"]))
+    except (DecodeError, KeyError, ValueError):
         return ""
 
 
@@ -95,8 +95,10 @@ class Notifier:
                         if m.error().code() == KafkaError._PARTITION_EOF:
                             done = True
                         continue
-                    self.seen.add(partition, _event_id(m))
-                    n += 1
+                    event_id = _event_id(m)
+                    if event_id:
+                        self.seen.add(partition, event_id)
+                        n += 1
                 if done:
                     return n
         finally:
@@ -125,7 +127,11 @@ class Notifier:
                 continue
             self.producer.begin_transaction()
             for m in msgs:
-                if self.seen.add(m.partition(), _event_id(m)):
+                event_id = _event_id(m)
+                if not event_id:  # not a delivery: nothing to notify (the worker dead-letters)
+                    log.warning("delivery without an event id", extra={"offset": m.offset()})
+                    continue
+                if self.seen.add(m.partition(), event_id):
                     self.producer.produce(
                         self.target,
                         key=m.key(),
