@@ -1,6 +1,7 @@
 # The two commands of the README: `make up` (whole pipeline) and `make test` (whole suite).
 # Both install what is missing first: a virtualenv with the project, then (through `pakn`)
-# Java/Maven/ClickHouse from Debian and the Kafka broker from Maven Central.
+# Java/Maven/ClickHouse from Debian, the Kafka broker from Maven Central and the S3 store
+# (s3s-fs, built with cargo from crates.io).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin

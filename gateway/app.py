@@ -25,7 +25,14 @@ from gateway.keys import (
     SETTINGS,
 )
 from gateway.limits import RateLimiter, retry_after
-from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, MediaStore
+from gateway.media import (
+    ALLOWED_TYPES,
+    DOCUMENT_TYPES,
+    MediaStore,
+    MediaUnavailable,
+    open_store,
+    put_files,
+)
 from gateway.models import FieldFeedbackIn, field_errors
 from gateway.openapi import openapi_document
 from gateway.params import case_id_of, read_json
@@ -139,11 +146,7 @@ async def post_media(request: web.Request) -> web.Response:
         need_submission=False,
         allowed=ALLOWED_TYPES | DOCUMENT_TYPES,
     )
-    store = request.app[MEDIA]
-    refs = [
-        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
-        for ctype, name, data in files
-    ]
+    refs = await put_files(request.app[MEDIA], files)
     return json_response({"media": refs}, status=201)
 
 
@@ -222,6 +225,14 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document(request.app[SETTINGS]))
 
 
+def _prepare_media(store: MediaStore) -> None:
+    try:
+        store.prepare()
+        log.info("media store ready", extra={"where": store.where()})
+    except MediaUnavailable as exc:
+        log.warning("media store unavailable", extra={"error": str(exc)[:300]})
+
+
 def build_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[errors_middleware, limits_middleware],
@@ -232,7 +243,7 @@ def build_app(settings: Settings) -> web.Application:
         settings.gateway_sender_per_hour / 3600, max(1.0, settings.gateway_sender_per_hour)
     )
     app[SETTINGS] = settings
-    app[MEDIA] = MediaStore(settings.home / "media")
+    app[MEDIA] = open_store(settings)
     app[PRIVACY] = load_privacy(settings)
     app[READER] = WarehouseReader(settings)
 
@@ -240,11 +251,15 @@ def build_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> Any:
         loop = asyncio.get_running_loop()
+        # In the background: a store that is down must not hold the gateway's start (uploads
+        # answer 503 meanwhile; the store prepares itself again before its next write).
+        preparing = loop.run_in_executor(None, _prepare_media, app[MEDIA])
         app[PUBLISHER] = Publisher(settings.kafka_bootstrap, settings.gateway_delivery_timeout_s)
         app[REPLIES] = await loop.run_in_executor(
             None, Replies, settings.kafka_bootstrap, COMMAND_RESULTS.name(settings)
         )
         yield
+        await preparing
         await loop.run_in_executor(None, app[REPLIES].close)
         await loop.run_in_executor(None, app[PUBLISHER].close)
 
@@ -259,11 +274,12 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
-    from gateway import open311, public  # publication, tracking, oversight; Open311
+    from gateway import open311, privacy_routes, public  # publication, tracking; Open311
     from gateway import warnings as warnings_routes  # warnings to citizens
 
     public.add_routes(app)
     open311.add_routes(app)
+    privacy_routes.add_routes(app)  # the unit's view of a case, re-identification
     warnings_routes.add_routes(app, settings)
     return app
 

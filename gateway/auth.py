@@ -97,6 +97,8 @@ RULES: Mapping[str, Rule] = {
     "publish": _rule(HEAD, on=OWN_UNIT),
     # evidence files for results (and documents of any officer's action), before the command
     "upload_media": _rule(RECEIVING, HANDLING, HEAD, on=ANY_UNIT),
+    # reading a case and its sender (a confidential one stays hidden: processors/disclosure.py)
+    "read_case": _rule(RECEIVING, HANDLING, HEAD, on=OWN_UNIT),
     # the sender, on their own feedback only (§4.1 step 5)
     "track": _rule(SENDER, on=OWN_CASE),
     "rate": _rule(SENDER, on=OWN_CASE),

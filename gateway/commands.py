@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError
 from gateway.auth import Principal, require
 from gateway.errors import ERRORS, ApiError, FieldError, dumps
 from gateway.keys import MEDIA, PUBLISHER, REPLIES, SETTINGS
-from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES
+from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, stored_size
 from gateway.models import Strict, field_errors
 from gateway.params import case_id_of, read_json
 from gateway.publisher import Unavailable
@@ -53,12 +53,12 @@ class CommandIn(Strict):
     rating: Literal["satisfied", "not_satisfied"] | None = None
 
 
-def _evidence(refs: list[EvidenceRef], request: web.Request) -> list[dict[str, Any]]:
+async def _evidence(refs: list[EvidenceRef], request: web.Request) -> list[dict[str, Any]]:
     store = request.app[MEDIA]
     out = []
     for i, ref in enumerate(refs):
-        path = store.path_of(ref.sha256)
-        if not path.exists():
+        size = await stored_size(store, ref.sha256)
+        if size is None:
             raise ApiError("validation_failed", [FieldError(f"evidence.{i}", "unknown_media")])
         if ref.content_type not in ALLOWED_TYPES | DOCUMENT_TYPES:
             raise ApiError("unsupported_media_type")
@@ -66,7 +66,7 @@ def _evidence(refs: list[EvidenceRef], request: web.Request) -> list[dict[str, A
             {
                 "sha256": ref.sha256,
                 "content_type": ref.content_type,
-                "size": path.stat().st_size,
+                "size": size,
                 "filename": ref.filename,
             }
         )
@@ -134,7 +134,8 @@ async def post_command(request: web.Request) -> web.Response:
     who = require(request, body.command)  # the role; the worker binds unit / sender to the case
     settings = request.app[SETTINGS]
     command_id = new_command_id(case_id, request.headers.get("Idempotency-Key"))
-    record = command_record(body, case_id, command_id, who, _evidence(body.evidence, request))
+    evidence = await _evidence(body.evidence, request)
+    record = command_record(body, case_id, command_id, who, evidence)
     replies = request.app[REPLIES]
     waiting = replies.expect(command_id)
     try:

@@ -69,6 +69,13 @@ ERRORS: dict[str, tuple[int, Message]] = {
             "The system cannot accept submissions right now; please retry later.",
         ),
     ),
+    "media_store_unavailable": (
+        503,
+        Message(
+            "Chưa lưu được tệp đính kèm, vui lòng gửi lại sau.",
+            "The media store cannot be reached right now; please retry later.",
+        ),
+    ),
     # --- authentication (401) and authorization (403): gateway/auth.py, docs/auth.md
     "token_missing": (
         401,
@@ -503,5 +510,30 @@ ERRORS |= {
     "warnings_unavailable": (
         503,
         _m("Chưa đọc xong danh sách cảnh báo, thử lại sau.", "Warnings not loaded yet; retry."),
+    ),
+}
+
+
+# Personal data: re-identification and erasure (docs/privacy.md).
+ERRORS |= {
+    "identity_erased": (
+        410,
+        _m(
+            "Thông tin cá nhân của người gửi đã được xoá theo yêu cầu; không thể xác định lại.",
+            "The sender's personal data was erased on request; it cannot be re-identified.",
+        ),
+    ),
+    "identity_unavailable": (
+        409,
+        _m(
+            "Chưa đọc được thông tin người gửi của phản ánh này (đang được ghi nhận).",
+            "The sender's sealed identity cannot be read yet (the case is still registering).",
+        ),
+    ),
+}
+FIELD_MESSAGES |= {
+    "justification_required": Message(
+        "Cần nêu căn cứ xác định lại người gửi (ít nhất 10 ký tự: yêu cầu, văn bản, mã hồ sơ).",
+        "A justification is required (at least 10 characters: the request, the act, the ticket).",
     ),
 }

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.models import FieldFeedbackIn
-from pakn.privacy import Privacy
+from pakn.privacy import Privacy, SenderKey
 from processors.case import derived_event_id, envelope, to_ms
 
 CASES_NS = uuid.UUID("0d4f5f0e-8a53-4b8e-b3f4-6c1d2a7e9b21")
@@ -32,7 +32,10 @@ def submission_event(
     privacy: Privacy,
     media: list[dict[str, Any]],
     channel: str = "app",
+    data_key: SenderKey | None = None,
 ) -> dict[str, Any]:
+    """``data_key``: the sender's data key (gateway/sealing.py); without one the identity is
+    sealed with the master key and cannot be shredded alone."""
     s = sub.sender
     pii = {
         "full_name": s.full_name,
@@ -62,7 +65,7 @@ def submission_event(
             "kind": s.kind,
             "confidential": s.confidential,
             "pseudonym": sender_pseudonym(privacy, sub),
-            "pii": privacy.seal(pii, case_id).as_record(),
+            "pii": privacy.seal(pii, case_id, data_key).as_record(),
         },
         "channel": channel,
         "unit_code": sub.unit_code,

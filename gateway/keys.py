@@ -9,6 +9,7 @@ from gateway.media import MediaStore
 from gateway.publisher import Publisher
 from gateway.replies import Replies
 from pakn.privacy import Privacy
+from pakn.sender_keys import SenderKeyStore
 from pakn.settings import Settings
 from sinks.reader import WarehouseReader
 
@@ -20,3 +21,5 @@ READER = web.AppKey("reader", WarehouseReader)
 PRIVACY = web.AppKey("privacy", Privacy)
 CLIENT_LIMITS = web.AppKey("client_limits", RateLimiter)
 SENDER_LIMITS = web.AppKey("sender_limits", RateLimiter)
+SENDER_KEY_STORE = web.AppKey("sender_key_store", SenderKeyStore)
+SEALED = web.AppKey("sealed_reader", object)  # gateway.sealing.SealedReader (no import cycle)

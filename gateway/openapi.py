@@ -212,6 +212,27 @@ def _document(settings: Settings) -> dict[str, Any]:
                     "responses": {"200": {"description": "ok"}},
                 }
             },
+            "/v1/agency/cases/{case_id}": {
+                "get": {
+                    "summary": "A case as its unit's officers see it: a confidential sender is "
+                    "'confidential sender'; otherwise name and contact (docs/privacy.md)",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "ok"}, "403": {"description": "refused"}},
+                }
+            },
+            "/v1/admin/cases/{case_id}/reidentify": {
+                "post": {
+                    "summary": "Re-identify the sender (operator only; audited; body "
+                    "{justification}); 410 identity_erased after an erasure",
+                    "security": [{"bearer": []}],
+                    "responses": {
+                        "200": {"description": "the identity, with the audit id"},
+                        "403": {"description": "not the operator"},
+                        "410": {"description": "identity_erased"},
+                        "422": {"description": "justification_required"},
+                    },
+                }
+            },
             "/v1/categories": {
                 "get": {"summary": "Categories", "responses": {"200": {"description": "List"}}}
             },

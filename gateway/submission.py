@@ -19,8 +19,10 @@ from gateway.errors import ApiError, FieldError
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
 from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
 from gateway.limits import retry_after
+from gateway.media import put_files
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
+from gateway.sealing import sender_data_key
 from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect
@@ -57,20 +59,20 @@ async def publish_submission(
     settings = app[SETTINGS]
     screen_wording(sub)
     ensure_publisher(app)
-    wait = app[SENDER_LIMITS].take(sender_pseudonym(app[PRIVACY], sub))
+    pseudonym = sender_pseudonym(app[PRIVACY], sub)
+    wait = app[SENDER_LIMITS].take(pseudonym)
     if wait:
         raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})
-    store = app[MEDIA]
-    media = [
-        {"sha256": store.put(data), "content_type": ctype, "size": len(data), "filename": name}
-        for ctype, name, data in files
-    ]
+    media = await put_files(app[MEDIA], files)
     case_id = new_case_id(idempotency_key)
     now = datetime.now(UTC)
-    record = submission_event(sub, case_id, now, app[PRIVACY], media, channel=channel)
-    value = get_codec().encode("CaseSubmitted", record)
     started = time.perf_counter()
     try:
+        data_key = await sender_data_key(app, pseudonym)  # durable before anything uses it
+        record = submission_event(
+            sub, case_id, now, app[PRIVACY], media, channel=channel, data_key=data_key
+        )
+        value = get_codec().encode("CaseSubmitted", record)
         await app[PUBLISHER].publish(INTAKE.name(settings), case_id.encode(), value)
     except Unavailable as exc:
         log.warning("submission refused: kafka unavailable", extra={"reason": str(exc)})

@@ -17,14 +17,16 @@ def main() -> None:
 # --- services ------------------------------------------------------------------------------
 @main.group()
 def services() -> None:
-    """The native Kafka broker and ClickHouse server (no Docker needed)."""
+    """The native Kafka broker, ClickHouse server and S3 store (no Docker needed)."""
 
 
 @services.command("start")
-@click.option("--reset", is_flag=True, help="Wipe all Kafka and ClickHouse data first.")
-@click.option("--only", type=click.Choice(["kafka", "clickhouse"]), default=None)
+@click.option(
+    "--reset", is_flag=True, help="Wipe the services' data first (Kafka, ClickHouse, S3)."
+)
+@click.option("--only", type=click.Choice(["kafka", "clickhouse", "s3"]), default=None)
 def services_start(reset: bool, only: str | None) -> None:
-    """Install if missing, start, and wait until both answer (idempotent)."""
+    """Install if missing, start, and wait until each answers (idempotent)."""
     from pakn.services import manager
 
     manager.start(get_settings(), reset=reset, only=only)
@@ -32,7 +34,7 @@ def services_start(reset: bool, only: str | None) -> None:
 
 
 @services.command("stop")
-@click.option("--only", type=click.Choice(["kafka", "clickhouse"]), default=None)
+@click.option("--only", type=click.Choice(["kafka", "clickhouse", "s3"]), default=None)
 def services_stop(only: str | None) -> None:
     """Stop the native services (data is kept)."""
     from pakn.services import manager
@@ -184,10 +186,12 @@ def config_reference() -> str:
 def _register_optional() -> None:
     """Sub-commands that live beside their subject."""
     from pakn.calendar_cli import calendar
+    from pakn.privacy_cli import privacy
     from pakn.token_cli import token
     from pakn.units_cli import units
 
     main.add_command(calendar)
+    main.add_command(privacy)
     main.add_command(token)
     main.add_command(units)
 

@@ -6,8 +6,10 @@ configuration reference is generated from this class (``pakn config``).
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +25,12 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".pakn",
         description="Folder for all local state: Kafka jars and data, ClickHouse data, worker "
         "tables, media, dev keys. `pakn services start --reset` wipes its data.",
+    )
+
+    tools_cache: Path | None = Field(
+        None,
+        description="Folder for tools built from source, shared by every PAKN_HOME and kept by "
+        "--reset (the s3s-fs binary). Default $XDG_CACHE_HOME/pakn or ~/.cache/pakn.",
     )
 
     # --- Kafka -------------------------------------------------------------------------------
@@ -69,6 +77,45 @@ class Settings(BaseSettings):
     )
     gateway_delivery_timeout_s: float = Field(
         5.0, description="Longest wait for Kafka to confirm a write before answering 503."
+    )
+
+    # --- media store (gateway/media.py, gateway/media_s3.py) --------------------------------
+    media_store: Literal["local", "s3"] = Field(
+        "local",
+        description="Where uploaded media go: `local` (<home>/media) or `s3` (the bucket below).",
+    )
+    media_s3_endpoint: str = Field(
+        "http://127.0.0.1:18333",
+        description="S3 endpoint URL; the default is the native S3 service of `pakn services` "
+        "(s3s-fs). Empty: AWS's own endpoint for the region.",
+    )
+    media_s3_bucket: str = Field("pakn-media", description="Bucket of the media files.")
+    media_s3_prefix: str = Field(
+        "media/", description="Key prefix in the bucket: an object's key is <prefix><sha256>."
+    )
+    media_s3_region: str = Field("us-east-1", description="Region of the bucket.")
+    media_s3_access_key: str = Field(
+        "pakn-dev",
+        description="S3 access key id (the native S3 service accepts only this key pair). "
+        "Empty: boto3's own chain (environment, shared files, instance role).",
+    )
+    media_s3_secret_key: str = Field(
+        "pakn-dev-secret", description="S3 secret key (development default: change it)."
+    )
+    media_s3_path_style: bool = Field(
+        True,
+        description="Path-style URLs (endpoint/bucket/key), as most S3-compatible servers want; "
+        "false: virtual-hosted (bucket.endpoint).",
+    )
+    media_s3_create_bucket: bool = Field(
+        True, description="Create the bucket at the gateway's start if it is missing."
+    )
+    media_s3_timeout_s: float = Field(
+        10.0, description="Connect and read timeout of one S3 request (503 after retries)."
+    )
+    s3s_fs_version: str = Field(
+        "0.14.1",
+        description="s3s-fs version built from crates.io for the native S3 service.",
     )
 
     # --- faust workers -----------------------------------------------------------------------
@@ -171,6 +218,13 @@ class Settings(BaseSettings):
     # --- end of Open311 ---------------------------------------------------------------------
 
     log_level: str = Field("INFO", description="Log level of every process.")
+
+    @property
+    def tools_dir(self) -> Path:
+        if self.tools_cache is not None:
+            return self.tools_cache
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        return (Path(xdg) if xdg else Path.home() / ".cache") / "pakn"
 
     @property
     def worker_dir(self) -> Path:

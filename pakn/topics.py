@@ -82,7 +82,7 @@ CASE_EVENTS = TopicSpec(
     key="case_id",
     values=("CaseSubmitted", "DeadlineSet", "StageCompleted", "SlaAlert"),
     doc="The case event log (system of record, kept forever; the warehouse rebuilds from it). "
-    "Agency systems subscribe here.",
+    "Platform-internal: agency systems read their unit's stream (unit.<code>) instead.",
     config={"cleanup.policy": "delete", "retention.ms": "-1"},
 )
 CASE_STATE = TopicSpec(
@@ -154,6 +154,29 @@ NOTIFICATIONS = TopicSpec(
     "isolation.level=read_committed); the push provider consumes it (docs/warnings.md). 7 days.",
     config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
 )
+SENDER_KEYS = TopicSpec(
+    "privacy.sender-keys",
+    key="pseudonym/key ref",
+    values=("SenderKey",),
+    doc="Senders' data keys, wrapped with a master key; compacted. A tombstone destroys a key and "
+    "every identity it sealed (crypto-shredding): compaction drops the old value within "
+    "max.compaction.lag.ms, the tombstone itself after delete.retention.ms (docs/privacy.md).",
+    config={
+        "cleanup.policy": "compact",
+        "min.compaction.lag.ms": "0",
+        "max.compaction.lag.ms": str(DAY_MS),  # also rolls the active segment within a day
+        "segment.ms": str(3600 * 1000),
+        "min.cleanable.dirty.ratio": "0.01",
+        "delete.retention.ms": str(3600 * 1000),
+    },
+)
+PRIVACY_AUDIT = TopicSpec(
+    "privacy.audit",
+    key="case id (or pseudonym)",
+    values=("PrivacyAudit",),
+    doc="Every re-identification and erasure of a sender's personal data. Kept forever.",
+    config={"cleanup.policy": "delete", "retention.ms": "-1"},
+)
 
 # Per-unit work streams `<prefix>unit.<unit code>` (1 partition, 90 days): every event of the
 # cases a unit is responsible for, declared by the worker on first use. Agency systems consume
@@ -183,6 +206,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     WARNINGS_BY_COMMUNE,
     WARNING_DELIVERIES,
     NOTIFICATIONS,
+    SENDER_KEYS,
+    PRIVACY_AUDIT,
 )
 
 

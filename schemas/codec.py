@@ -46,6 +46,8 @@ MESSAGE_TYPES = (
     "SubscriberRow",
     "FanoutTask",
     "WarningDelivery",
+    "SenderKey",
+    "PrivacyAudit",
 )
 
 
@@ -97,6 +99,11 @@ class Codec:
 
     def fingerprint_of(self, name: str) -> bytes:
         return self._current[name].header[2:]
+
+    def type_of(self, data: bytes | None) -> str | None:
+        """The message type of an encoded message, from its header alone (None: unknown)."""
+        writer = self._by_fp.get(data[2:HEADER_LEN]) if data and data[:2] == MAGIC else None
+        return writer.name if writer else None
 
     def encode(self, name: str, record: dict[str, Any]) -> bytes:
         writer = self._current[name]

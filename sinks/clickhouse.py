@@ -28,12 +28,14 @@ from pakn.topics import (
     DEAD_LETTERS,
     NOTIFICATIONS,
     OVERSIGHT_FLAGS,
+    PRIVACY_AUDIT,
     UNIT_TALLIES,
     WARNING_STATE,
 )
 from schemas.codec import DecodeError, get_codec
 from sinks.connection import clickhouse
 from sinks.rows import (
+    AUDIT_COLUMNS,
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -41,6 +43,7 @@ from sinks.rows import (
     TALLY_COLUMNS,
     WARNING_AREA_COLUMNS,
     WARNING_COLUMNS,
+    audit_row,
     case_event_row,
     case_row,
     delivery_row,
@@ -117,6 +120,9 @@ def routes(settings: Settings) -> dict[str, Route]:
             "WarningDelivery",
             DELIVERY_COLUMNS,
             lambda rec, msg: delivery_row(rec, msg.timestamp()[1]),
+        ),
+        PRIVACY_AUDIT.name(settings): Route(
+            "privacy_audit", "PrivacyAudit", AUDIT_COLUMNS, lambda rec, _: audit_row(rec)
         ),
     }
 

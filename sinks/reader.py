@@ -112,6 +112,55 @@ class WarehouseReader:
             for k, v in zip(keys, rows[0], strict=True)
         }
 
+    # --- one case for its unit's officers, and where its sealed identity is ----------------
+    AGENCY_CASE_COLUMNS = (
+        "case_id",
+        "status",
+        "process",
+        "category",
+        "title",
+        "unit_code",
+        "commune_code",
+        "level",
+        "submitted_at",
+        "receive_due_at",
+        "assign_due_at",
+        "handle_due_at",
+        "updated_at",
+        "confidential",
+        "sender_pseudonym",
+        "version",
+    )
+
+    async def agency_case(self, case_id: str) -> dict[str, Any] | None:
+        """The case as its unit works on it; ``sender_pseudonym`` is for the gateway's checks
+        only (never shown to a unit)."""
+        rows = await self._dicts(
+            self.AGENCY_CASE_COLUMNS,
+            f"SELECT {_select(self.AGENCY_CASE_COLUMNS)} FROM {self.db}.cases FINAL "
+            "WHERE case_id = toUUID(%(id)s)",
+            {"id": case_id},
+        )
+        return rows[0] if rows else None
+
+    async def submission_source(self, case_id: str) -> tuple[str, int, int] | None:
+        """Topic, partition and offset of the case's ``case_submitted`` event on the event log:
+        where its sealed identity is (the warehouse never holds it)."""
+        rows = await self._run(
+            f"SELECT source_topic, source_partition, source_offset FROM {self.db}.case_events "
+            "FINAL WHERE case_id = toUUID(%(id)s) AND event_type = 'case_submitted' "
+            "ORDER BY source_offset LIMIT 1",
+            {"id": case_id},
+        )
+        return (rows[0][0], int(rows[0][1]), int(rows[0][2])) if rows else None
+
+    async def pseudonym_of(self, case_id: str) -> str | None:
+        rows = await self._run(
+            f"SELECT sender_pseudonym FROM {self.db}.cases FINAL WHERE case_id = toUUID(%(id)s)",
+            {"id": case_id},
+        )
+        return rows[0][0] if rows else None
+
     # --- one case, all of its events ------------------------------------------------------
     async def case_state(self, case_id: str, *, with_sender: bool = False) -> dict[str, Any] | None:
         """The current row of a case; ``sender_pseudonym`` only when asked (authorisation)."""

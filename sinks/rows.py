@@ -181,7 +181,7 @@ def flag_row(f: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-# --- warnings to citizens (sinks/migrations/0007_citizen_warnings.sql) ------------------------
+# --- warnings to citizens (sinks/migrations/0008_citizen_warnings.sql) ------------------------
 WARNING_COLUMNS = (
     "warning_id",
     "version",
@@ -265,4 +265,34 @@ def delivery_row(d: dict[str, Any], at_ms: int) -> tuple[Any, ...]:
         d["category"],
         d["severity"],
         _dt(at_ms),
+    )
+
+
+AUDIT_COLUMNS = (
+    "audit_id",
+    "action",
+    "at",
+    "actor_subject",
+    "actor_role",
+    "case_id",
+    "pseudonym",
+    "justification",
+    "outcome",
+    "detail",
+)
+
+
+def audit_row(a: dict[str, Any]) -> tuple[Any, ...]:
+    """A PrivacyAudit record (who re-identified or erased whom: docs/privacy.md)."""
+    return (
+        uuid.UUID(str(a["audit_id"])),
+        a["action"],
+        _dt(a["at"]),
+        a["actor_subject"],
+        a["actor_role"],
+        a["case_id"] or "",
+        a["pseudonym"] or "",
+        a["justification"],
+        a["outcome"],
+        a.get("detail") or "",
     )

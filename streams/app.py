@@ -42,6 +42,7 @@ from pakn.topics import (
 from processors.calendar import OfficeHours, calendar_for_unit, configure_calendars
 from processors.case import CaseState, Decision, open_case
 from processors.clocks import apply_tick, due_entries
+from processors.disclosure import for_unit_stream
 from processors.due_index import DueIndex
 from processors.routing import default_router
 from processors.tallies import (
@@ -205,10 +206,20 @@ async def _publish(
         await facts_topic.send(key=unit_code.encode(), value=codec.encode("UnitFacts", record))
     work = events + ([snapshot] if snapshot is not None else [])
     if settings.unit_streams and work:
+        work = [_for_unit(value) for value in work]
         for code in dict.fromkeys(c for c in (before_unit, unit) if c):
             topic = await unit_topic(code)
             for value in work:
                 await topic.send(key=key, value=value, headers=headers)
+
+
+def _for_unit(value: bytes) -> bytes:
+    """A unit stream carries no sealed identity, nor a confidential sender's pseudonym."""
+    if codec.type_of(value) not in ("CaseSubmitted", "CaseState"):
+        return value  # nothing of the sender in it: no decoding
+    name, record = codec.decode(value)
+    redacted = for_unit_stream(name, record)
+    return value if redacted is record else codec.encode(name, redacted)
 
 
 # One input at a time per worker from load to the last send: the agents of different topics

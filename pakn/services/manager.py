@@ -11,6 +11,12 @@ Layout under ``settings.home``::
     clickhouse/config.xml, clickhouse/users.xml (rewritten on every start)
     clickhouse/logs/     clickhouse-server.log, clickhouse-server.err.log, stdout.log
     clickhouse/clickhouse.pid
+    s3/data/             buckets and objects of the S3 store (s3s-fs: one folder per bucket)
+    s3/logs/             s3s-fs.log
+    s3/s3.pid
+
+The s3s-fs binary is built once into ``settings.tools_dir`` (shared by every home, kept by
+--reset).
 
 The processes run detached, so they outlive ``pakn services start``; pid files (checked against
 the command line) let ``stop`` find them again.
@@ -29,6 +35,7 @@ from pakn.services import process
 from pakn.services.base import Service
 from pakn.services.clickhouse import ClickHouse
 from pakn.services.kafka import Kafka
+from pakn.services.s3 import S3Store
 from pakn.settings import Settings
 
 __all__ = [
@@ -43,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("kafka", "clickhouse")
+SERVICES = ("kafka", "clickhouse", "s3")
 START_TIMEOUT_S = 60.0
 STATUS_TIMEOUT_S = 1.5
 
@@ -51,7 +58,11 @@ STATUS_TIMEOUT_S = 1.5
 def _services(settings: Settings, only: str | None) -> list[Service]:
     if only is not None and only not in SERVICES:
         raise ValueError(f"only must be one of {SERVICES} or None, got {only!r}")
-    all_: dict[str, Service] = {"kafka": Kafka(settings), "clickhouse": ClickHouse(settings)}
+    all_: dict[str, Service] = {
+        "kafka": Kafka(settings),
+        "clickhouse": ClickHouse(settings),
+        "s3": S3Store(settings),
+    }
     return [svc for name, svc in all_.items() if only in (None, name)]
 
 
@@ -131,15 +142,15 @@ def clickhouse_ready(settings: Settings, timeout: float) -> bool:
 def describe(settings: Settings) -> str:
     """Where each service answers, whether it is up, and where its data and logs are."""
     up = status(settings)
-    kafka, ch = Kafka(settings), ClickHouse(settings)
+    kafka, ch, s3 = Kafka(settings), ClickHouse(settings), S3Store(settings)
     lines = []
-    for svc in (kafka, ch):
+    for svc in (kafka, ch, s3):
         pid = svc.find_pid()
         state = "up" if up[svc.name] else "down"
         owner = f"pid {pid}" if pid else ("not started by pakn" if up[svc.name] else "not running")
         lines.append(f"{svc.name:<11} {state:<5} {svc.where()} ({owner})")
-    lines.append(f"{'data':<11} {kafka.data_dir}  {ch.data_dir}")
-    lines.append(f"{'logs':<11} {kafka.server_log}  {ch.server_log}")
+    lines.append(f"{'data':<11} {kafka.data_dir}  {ch.data_dir}  {s3.data_dir}")
+    lines.append(f"{'logs':<11} {kafka.server_log}  {ch.server_log}  {s3.server_log}")
     return "\n".join(lines)
 
 

@@ -237,6 +237,7 @@ def test_the_analyst_cannot_read_pseudonyms_nor_write(analyst: Settings, env: Se
     # the warehouse itself is out of reach, whatever the route to it
     refused(f"SELECT sender_pseudonym FROM {db}.cases", ACCESS_DENIED)
     refused(f"SELECT count() FROM {db}.case_events", ACCESS_DENIED)
+    refused(f"SELECT count() FROM {db}.privacy_audit", ACCESS_DENIED)  # who re-identified whom
     refused(
         f"SELECT count() FROM cases WHERE case_id IN (SELECT case_id FROM {db}.cases)",
         ACCESS_DENIED,

@@ -93,6 +93,7 @@ EXPECTED: dict[str, set[str]] = {
     "warning_cancel": {HEAD},
     "warning_supersede": {HEAD},
     "warning_subscribe": {S},
+    "read_case": {R, H, HEAD},
 }
 OFFICER_ACTIONS = [
     a
@@ -221,6 +222,7 @@ def test_receiving_officers_receive_reject_assign_forward_and_propose_transfers(
         "propose_transfer",
         "classify",
         "upload_media",
+        "read_case",
     }
 
 
@@ -234,6 +236,7 @@ def test_handling_officers_propose_results_request_info_and_resume() -> None:
         "extend",
         "request_extension",
         "upload_media",
+        "read_case",
     }
 
 
