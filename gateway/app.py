@@ -284,11 +284,13 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
     from gateway import open311, privacy_routes, public, reception  # publication, tracking; Open311
+    from gateway import warnings as warnings_routes  # warnings to citizens
 
     public.add_routes(app)
     open311.add_routes(app)
     privacy_routes.add_routes(app)  # the unit's view of a case, re-identification
     reception.add_routes(app)  # citizen-reception booking
+    warnings_routes.add_routes(app, settings)
     return app
 
 

@@ -49,9 +49,11 @@ OVERSIGHT = "oversight"  # Trung tâm Phục vụ hành chính công: reads ever
 OPERATOR = "operator"  # platform operator: oversight reads, and the only one who re-identifies
 SENDER = "sender"  # citizen / organisation, through the app
 RECEPTION_OFFICE = "reception_office"  # Ban Tiếp công dân: reception sessions and their lists
+COMMUNICATIONS = "communications_officer"  # drafts warnings to citizens; the head approves
 
-AGENCY_ROLES = (RECEIVING, HANDLING, HEAD, OVERSIGHT, OPERATOR, RECEPTION_OFFICE)
-UNIT_ROLES = frozenset({RECEIVING, HANDLING, HEAD})  # these tokens must name their unit
+AGENCY_ROLES = (RECEIVING, HANDLING, HEAD, OVERSIGHT, OPERATOR, RECEPTION_OFFICE, COMMUNICATIONS)
+# these tokens must name their unit
+UNIT_ROLES = frozenset({RECEIVING, HANDLING, HEAD, COMMUNICATIONS})
 ROLES = (*AGENCY_ROLES, SENDER)
 
 # --- on which cases (the scope of a rule) -----------------------------------------------------
@@ -107,6 +109,16 @@ RULES: Mapping[str, Rule] = {
     "withdraw": _rule(SENDER, on=OWN_CASE),
     # oversight (§6): every unit's cases and figures
     "oversight_read": _rule(OVERSIGHT, OPERATOR, on=ANY_UNIT),
+    # warnings to citizens (docs/warnings.md): the unit's communications officer drafts, its
+    # head approves; every change of an approved warning is the head's (it goes out at once).
+    # The unit of the warning is checked by the worker (processors/warnings.py).
+    "warning_draft": _rule(COMMUNICATIONS, HEAD, on=OWN_UNIT),
+    "warning_edit": _rule(COMMUNICATIONS, HEAD, on=OWN_UNIT),
+    "warning_approve": _rule(HEAD, on=OWN_UNIT),
+    "warning_update": _rule(HEAD, on=OWN_UNIT),
+    "warning_cancel": _rule(HEAD, on=OWN_UNIT),
+    "warning_supersede": _rule(HEAD, on=OWN_UNIT),
+    "warning_subscribe": _rule(SENDER, on=ANY_UNIT),
     # re-identifying a (confidential) sender: the platform operator only (§3)
     "reidentify": _rule(OPERATOR, on=ANY_UNIT),
     # citizen reception (docs/reception.md): the office publishes sessions, sees each slot's list

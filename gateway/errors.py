@@ -472,6 +472,48 @@ FIELD_MESSAGES |= {
     ),
 }
 
+
+# Warnings to citizens (gateway/warnings.py; refusals of processors/warnings.py).
+ERRORS |= {
+    "warning_exists": (409, _m("Cảnh báo đã tồn tại.", "The warning already exists.")),
+    "warning_not_found": (404, _m("Không tìm thấy cảnh báo.", "No such warning.")),
+    "not_draft": (
+        409,
+        _m("Cảnh báo không còn ở dạng dự thảo.", "The warning is no longer a draft."),
+    ),
+    "not_approved": (409, _m("Cảnh báo chưa được duyệt.", "The warning is not approved yet.")),
+    "warning_final": (
+        409,
+        _m("Cảnh báo đã bị huỷ hoặc thay thế.", "The warning was cancelled or superseded."),
+    ),
+    "warning_expired": (409, _m("Cảnh báo đã hết hiệu lực.", "The warning has expired.")),
+    "invalid_content": (
+        422,
+        _m(
+            "Nội dung cảnh báo chưa hợp lệ (loại, mức độ, tiêu đề, nội dung hoặc vùng).",
+            "The warning's content is not valid (category, severity, headline, text or area).",
+        ),
+    ),
+    "unknown_commune": (422, _m("Mã xã, phường không tồn tại.", "Unknown commune code.")),
+    "empty_area": (
+        422,
+        _m("Cần vùng cảnh báo (xã, phường, hình tròn hoặc đa giác).", "The area is empty."),
+    ),
+    "invalid_times": (
+        422,
+        _m("Thời điểm hết hiệu lực phải sau thời điểm có hiệu lực.", "Expiry must follow effect."),
+    ),
+    "superseded_by_missing": (
+        422,
+        _m("Cần mã cảnh báo thay thế.", "Name the warning that supersedes this one."),
+    ),
+    "warnings_unavailable": (
+        503,
+        _m("Chưa đọc xong danh sách cảnh báo, thử lại sau.", "Warnings not loaded yet; retry."),
+    ),
+}
+
+
 # Personal data: re-identification and erasure (docs/privacy.md).
 ERRORS |= {
     "identity_erased": (

@@ -19,6 +19,16 @@ def _error(description: str) -> dict[str, Any]:
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:
+    from gateway.warnings import openapi_parts
+
+    doc = _document(settings)
+    paths, schemas = openapi_parts()
+    doc["paths"] |= paths
+    doc["components"]["schemas"] |= schemas
+    return doc
+
+
+def _document(settings: Settings) -> dict[str, Any]:
     schema = FieldFeedbackIn.model_json_schema(ref_template="#/components/schemas/{model}")
     components = schema.pop("$defs", {})
     components["FieldFeedbackIn"] = schema

@@ -102,6 +102,14 @@ def sink_cmd() -> None:
     run_sink(get_settings())
 
 
+@main.command("notifier")
+def notifier_cmd() -> None:
+    """Run the warnings notifier (dedup of deliveries into the notifications topic)."""
+    from streams.notifier import run_notifier
+
+    run_notifier(get_settings())
+
+
 @main.command("rebuild")
 @click.option("--database", default=None, help="New database (default <db>_rebuild_<time>).")
 @click.option("--group", default=None, help="Consumer group (default <sink group>-rebuild-<time>).")

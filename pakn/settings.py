@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     sla_policy: str = Field(
         "", description="SLA policy file replacing the shipped one; read by processors/sla.py."
     )
+    warnings_cap_sender: str = Field(
+        "canhbao@hanoi.gov.vn", description="CAP <sender> of the warnings to citizens."
+    )
+    notifier_batch: int = Field(
+        2000, description="Deliveries per notifier transaction (dedup into notifications)."
+    )
     oversight_late_share: float = Field(
         0.30, description="Flag a unit whose month has more than this share of late items."
     )

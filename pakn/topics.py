@@ -137,6 +137,59 @@ DEAD_LETTERS = TopicSpec(
     partitions=1,
 )
 
+WARNING_COMMANDS = TopicSpec(
+    "warnings.commands",
+    key="warning_id",
+    values=("WarningCommand",),
+    doc="Acts on warnings to citizens (draft, edit, approve, update, cancel, supersede); the "
+    "gateway writes here (murmur2 keys). Kept 30 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+)
+WARNING_RESULTS = TopicSpec(
+    "warnings.results",
+    key="warning_id",
+    values=("WarningResult",),
+    doc="The answer to every warning command (accepted or refused with a code). 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+WARNING_STATE = TopicSpec(
+    "warnings.state",
+    key="warning_id",
+    values=("WarningState",),
+    doc="Every warning as it stands, compacted (public: the gateway's reads, CAP and Atom).",
+    config={"cleanup.policy": "compact", "min.compaction.lag.ms": str(60_000)},
+)
+SUBSCRIPTIONS = TopicSpec(
+    "warnings.subscriptions",
+    key="pseudonym",
+    values=("Subscription",),
+    doc="Citizens' warning subscriptions, compacted (the latest per citizen counts).",
+    config={"cleanup.policy": "compact", "min.compaction.lag.ms": str(60_000)},
+)
+WARNINGS_BY_COMMUNE = TopicSpec(
+    "warnings.by-commune",
+    key="commune code",
+    values=("SubscriberRow", "FanoutTask"),
+    doc="Internal repartition by commune: subscription rows and fan-out tasks in one order, so "
+    "a fan-out sees every row sent before it. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+WARNING_DELIVERIES = TopicSpec(
+    "warnings.deliveries",
+    key="pseudonym",
+    values=("WarningDelivery",),
+    doc="Internal: fan-out output, at least once (duplicates possible); `pakn notifier` dedups "
+    "it into the notifications topic. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+NOTIFICATIONS = TopicSpec(
+    "warnings.notifications",
+    key="pseudonym",
+    values=("WarningDelivery",),
+    doc="Exactly one delivery per citizen per sent warning version (transactional: read with "
+    "isolation.level=read_committed); the push provider consumes it (docs/warnings.md). 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
 SENDER_KEYS = TopicSpec(
     "privacy.sender-keys",
     key="pseudonym/key ref",
@@ -207,6 +260,13 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     OVERSIGHT_FLAGS,
     UNITS_DIRECTORY,
     DEAD_LETTERS,
+    WARNING_COMMANDS,
+    WARNING_RESULTS,
+    WARNING_STATE,
+    SUBSCRIPTIONS,
+    WARNINGS_BY_COMMUNE,
+    WARNING_DELIVERIES,
+    NOTIFICATIONS,
     SENDER_KEYS,
     PRIVACY_AUDIT,
     RECEPTION_REQUESTS,

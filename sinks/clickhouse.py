@@ -26,10 +26,12 @@ from pakn.topics import (
     CASE_EVENTS,
     CASE_STATE,
     DEAD_LETTERS,
+    NOTIFICATIONS,
     OVERSIGHT_FLAGS,
     PRIVACY_AUDIT,
     RECEPTION_BOOKINGS,
     UNIT_TALLIES,
+    WARNING_STATE,
 )
 from schemas.codec import DecodeError, get_codec
 from sinks.connection import clickhouse
@@ -37,17 +39,23 @@ from sinks.rows import (
     AUDIT_COLUMNS,
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
+    DELIVERY_COLUMNS,
     FLAG_COLUMNS,
     INTEGRITY_FLAG_COLUMNS,
     RECEPTION_BOOKING_COLUMNS,
     TALLY_COLUMNS,
+    WARNING_AREA_COLUMNS,
+    WARNING_COLUMNS,
     audit_row,
     case_event_row,
     case_row,
+    delivery_row,
     flag_row,
     integrity_flag_row,
     reception_booking_row,
     tally_row,
+    warning_area_rows,
+    warning_row,
 )
 
 log = logging.getLogger("sink")
@@ -80,6 +88,10 @@ class Route:
     message: str | None  # the only message type accepted (None: any case event)
     columns: tuple[str, ...]
     row: Callable[[dict[str, Any], Message], tuple[Any, ...]]
+    # rows of a second table from the same record (a warning's communes, an integrity flag)
+    more_table: str | None = None
+    more_columns: tuple[str, ...] = ()
+    more: Callable[[dict[str, Any]], list[tuple[Any, ...]]] | None = None
 
 
 def routes(settings: Settings) -> dict[str, Route]:
@@ -89,6 +101,9 @@ def routes(settings: Settings) -> dict[str, Route]:
             None,
             CASE_EVENT_COLUMNS,
             lambda rec, msg: case_event_row(rec, msg.topic(), msg.partition(), msg.offset()),
+            "integrity_flags",  # an IntegrityFlag is also a row of its own table
+            INTEGRITY_FLAG_COLUMNS,
+            _integrity_flag_rows,
         ),
         CASE_STATE.name(settings): Route(
             "cases", "CaseState", CASE_COLUMNS, lambda rec, _: case_row(rec)
@@ -98,6 +113,21 @@ def routes(settings: Settings) -> dict[str, Route]:
         ),
         OVERSIGHT_FLAGS.name(settings): Route(
             "oversight_flags", "OversightFlag", FLAG_COLUMNS, lambda rec, _: flag_row(rec)
+        ),
+        WARNING_STATE.name(settings): Route(
+            "warnings",
+            "WarningState",
+            WARNING_COLUMNS,
+            lambda rec, _: warning_row(rec),
+            "warning_areas",
+            WARNING_AREA_COLUMNS,
+            warning_area_rows,
+        ),
+        NOTIFICATIONS.name(settings): Route(
+            "warning_deliveries",
+            "WarningDelivery",
+            DELIVERY_COLUMNS,
+            lambda rec, msg: delivery_row(rec, msg.timestamp()[1]),
         ),
         PRIVACY_AUDIT.name(settings): Route(
             "privacy_audit", "PrivacyAudit", AUDIT_COLUMNS, lambda rec, _: audit_row(rec)
@@ -111,22 +141,18 @@ def routes(settings: Settings) -> dict[str, Route]:
     }
 
 
-# Messages that also get a table of their own, besides their topic's (by message type).
-ALSO = {
-    "IntegrityFlag": Route(
-        "integrity_flags",
-        "IntegrityFlag",
-        INTEGRITY_FLAG_COLUMNS,
-        lambda rec, _: integrity_flag_row(rec),
-    ),
-}
+def _integrity_flag_rows(record: dict[str, Any]) -> list[tuple[Any, ...]]:
+    if record["envelope"]["event_type"] != "integrity_flag":
+        return []
+    return [integrity_flag_row(record)]
 
 
 class ClickHouseSink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.routes = routes(settings)
-        self.columns = {r.table: r.columns for r in (*self.routes.values(), *ALSO.values())}
+        self.columns = {r.table: r.columns for r in self.routes.values()}
+        self.columns |= {r.more_table: r.more_columns for r in self.routes.values() if r.more_table}
         self._dlq_topic = DEAD_LETTERS.name(settings)
         self.consumer = Consumer(
             {
@@ -137,6 +163,8 @@ class ClickHouseSink:
                 "session.timeout.ms": int(settings.worker_session_timeout_s * 1000),
                 "max.poll.interval.ms": 600_000,
                 "fetch.wait.max.ms": 100,
+                # the notifications topic is transactional: never count an aborted copy
+                "isolation.level": "read_committed",
             }
         )
         self.producer = Producer(
@@ -155,12 +183,10 @@ class ClickHouseSink:
             route = self.routes[topic]
             if name != route.message and not (route.message is None and "envelope" in record):
                 raise DecodeError("invalid_event", f"{name} does not belong on {topic}")
-            row = route.row(record, msg)
-            also = ALSO.get(name)
-            extra = also.row(record, msg) if also is not None else None
-            self.batch.add(route.table, row)
-            if also is not None and extra is not None:
-                self.batch.add(also.table, extra)
+            self.batch.add(route.table, route.row(record, msg))
+            if route.more is not None and route.more_table is not None:
+                for row in route.more(record):
+                    self.batch.add(route.more_table, row)
         except (DecodeError, KeyError, TypeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, DecodeError) else "invalid_event"
             log.warning(

@@ -181,6 +181,93 @@ def flag_row(f: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+# --- warnings to citizens (sinks/migrations/0010_citizen_warnings.sql) ------------------------
+WARNING_COLUMNS = (
+    "warning_id",
+    "version",
+    "revision",
+    "status",
+    "issuing_unit",
+    "category",
+    "severity",
+    "urgency",
+    "certainty",
+    "headline_vi",
+    "headline_en",
+    "effective",
+    "expires",
+    "communes",
+    "audience",
+    "circles",
+    "polygons",
+    "superseded_by",
+    "created_at",
+    "updated_at",
+)
+WARNING_AREA_COLUMNS = ("warning_id", "version", "commune", "in_area", "updated_at")
+DELIVERY_COLUMNS = (
+    "event_id",
+    "warning_id",
+    "version",
+    "kind",
+    "channel",
+    "language",
+    "category",
+    "severity",
+    "delivered_at",
+)
+
+
+def warning_row(s: dict[str, Any]) -> tuple[Any, ...]:
+    c = s["content"]
+    return (
+        s["warning_id"],
+        s["version"],
+        s["updated_at"],
+        s["status"],
+        s["issuing_unit"],
+        c["category"],
+        c["severity"],
+        c["urgency"],
+        c["certainty"],
+        c["headline_vi"],
+        c.get("headline_en") or "",
+        _dt(c["effective"]),
+        _dt(c["expires"]),
+        list(s["communes"]),
+        list(s["audience"]),
+        len(c["area"]["circles"]),
+        len(c["area"]["polygons"]),
+        s.get("superseded_by") or "",
+        _dt(s["created_at"]),
+        _dt(s["updated_at"]),
+    )
+
+
+def warning_area_rows(s: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """One row per commune the version reaches (audience); in_area: the current area's."""
+    touched = set(s["communes"])
+    at = _dt(s["updated_at"])
+    return [
+        (s["warning_id"], s["version"], c, int(c in touched), at)
+        for c in sorted(touched | set(s["audience"]))
+    ]
+
+
+def delivery_row(d: dict[str, Any], at_ms: int) -> tuple[Any, ...]:
+    return (
+        uuid.UUID(d["event_id"]),
+        d["warning_id"],
+        d["version"],
+        d["kind"],
+        d["channel"],
+        d["language"],
+        d["category"],
+        d["severity"],
+        _dt(at_ms),
+    )
+
+
 AUDIT_COLUMNS = (
     "audit_id",
     "action",

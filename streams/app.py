@@ -453,4 +453,5 @@ def run_worker(settings: Settings) -> None:
     app.main()
 
 
-import streams.reception  # noqa: E402, F401  (reception booking agents on this app)
+import streams.reception  # noqa: E402  (reception booking agents on this app)
+import streams.warnings  # noqa: E402,F401  (warnings to citizens: agents on this same app)

@@ -48,7 +48,7 @@ UNIT, OTHER_UNIT = "00070", "00004"  # Phường Hoàn Kiếm, Phường Ba Đì
 ME = "a" * 64  # a sender pseudonym (hex HMAC-SHA256)
 SOMEONE_ELSE = "b" * 64
 
-R, H, HEAD, OV, OP, S, RO = (
+R, H, HEAD, OV, OP, S, RO, C = (
     "receiving_officer",
     "handling_officer",
     "head",
@@ -56,8 +56,9 @@ R, H, HEAD, OV, OP, S, RO = (
     "operator",
     "sender",
     "reception_office",
+    "communications_officer",
 )
-ALL_ROLES = (R, H, HEAD, OV, OP, S, RO)
+ALL_ROLES = (R, H, HEAD, OV, OP, S, RO, C)
 
 # action -> roles allowed (on the right case), written from domain.md §1 and the issue.
 EXPECTED: dict[str, set[str]] = {
@@ -85,6 +86,14 @@ EXPECTED: dict[str, set[str]] = {
     "oversight_read": {OV, OP},
     "reidentify": {OP},
     "upload_media": {R, H, HEAD},
+    # warnings to citizens (issue 8): the communications officer drafts, the head approves
+    "warning_draft": {C, HEAD},
+    "warning_edit": {C, HEAD},
+    "warning_approve": {HEAD},
+    "warning_update": {HEAD},
+    "warning_cancel": {HEAD},
+    "warning_supersede": {HEAD},
+    "warning_subscribe": {S},
     "read_case": {R, H, HEAD},
     "reception_publish": {RO},
     "reception_list": {RO},
@@ -92,7 +101,9 @@ EXPECTED: dict[str, set[str]] = {
     "read_integrity": {R, H, HEAD},  # integrity flags of a case (docs/integrity.md §4)
 }
 OFFICER_ACTIONS = [
-    a for a, roles in EXPECTED.items() if roles & {R, H, HEAD} and a != "upload_media"
+    a
+    for a, roles in EXPECTED.items()
+    if roles & {R, H, HEAD} and a != "upload_media" and not a.startswith("warning_")
 ]  # upload_media is not about a case
 SENDER_ACTIONS = ["rate", "reopen", "withdraw", "track"]
 
