@@ -161,6 +161,6 @@ async def post_command(request: web.Request) -> web.Response:
 async def get_command(request: web.Request) -> web.Response:
     """The outcome of a command this gateway saw answered (after a 202)."""
     result = request.app[REPLIES].recent(request.match_info["command_id"])
-    if result is None:
+    if result is None or "command_id" not in result:  # none, or another kind of answer
         raise ApiError("not_found")
     return answer(result, request.app[SETTINGS].public_url)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,11 +33,12 @@ from pydantic_core import PydanticCustomError
 
 from gateway.auth import SENDER, Principal, principal_of, require
 from gateway.errors import ERRORS, ApiError, FieldError, dumps
-from gateway.keys import PRIVACY, PUBLISHER, REPLIES, SETTINGS
+from gateway.keys import PRIVACY, PUBLISHER, REPLIES, SENDER_KEY_STORE, SETTINGS
 from gateway.models import IdNumber, Phone, Strict, field_errors
 from gateway.params import read_json
 from gateway.publisher import Unavailable
-from pakn.privacy import Privacy, Sealed
+from gateway.sealing import sender_data_key
+from pakn.privacy import Erased, Privacy, Sealed, SenderKey
 from pakn.topics import RECEPTION_REQUESTS
 from processors.reception import (
     BOOK,
@@ -128,8 +130,12 @@ def _aad(session_id: str) -> str:
     return f"reception/{session_id}"
 
 
-def seal(privacy: Privacy, fields: dict[str, Any], session_id: str) -> dict[str, str]:
-    s = privacy.seal(fields, _aad(session_id))
+def seal(
+    privacy: Privacy, fields: dict[str, Any], session_id: str, data_key: SenderKey | None = None
+) -> dict[str, str]:
+    """Sealed with the citizen's own data key (docs/privacy.md), so erasing the citizen's
+    personal data shreds their bookings' identities too."""
+    s = privacy.seal(fields, _aad(session_id), data_key)
     return {
         "key_id": s.key_id,
         "nonce": base64.b64encode(s.nonce).decode(),
@@ -137,11 +143,28 @@ def seal(privacy: Privacy, fields: dict[str, Any], session_id: str) -> dict[str,
     }
 
 
-def unseal(privacy: Privacy, sealed: dict[str, str], session_id: str) -> dict[str, Any]:
+def _citizen(
+    privacy: Privacy,
+    sealed: dict[str, str],
+    session_id: str,
+    data_keys: Callable[[str], SenderKey | None],
+) -> dict[str, Any]:
+    try:
+        return unseal(privacy, sealed, session_id, data_keys)
+    except Erased:
+        return {"erased": True}  # erased on the citizen's request (pakn privacy erase)
+
+
+def unseal(
+    privacy: Privacy,
+    sealed: dict[str, str],
+    session_id: str,
+    data_keys: Callable[[str], SenderKey | None] | None = None,
+) -> dict[str, Any]:
     s = Sealed(
         sealed["key_id"], base64.b64decode(sealed["nonce"]), base64.b64decode(sealed["ciphertext"])
     )
-    return privacy.unseal(s, _aad(session_id))
+    return privacy.unseal(s, _aad(session_id), data_keys)
 
 
 def _caller(request: web.Request) -> Principal | None:
@@ -267,7 +290,8 @@ async def post_booking(request: web.Request) -> web.Response:
     session_id = _session_id(request)
     body: BookIn = await _body(request, BookIn)
     pseudonym = _citizen_pseudonym(request, body.citizen.id_number)
-    identity = seal(request.app[PRIVACY], body.citizen.model_dump(), session_id)
+    data_key = await sender_data_key(request.app, pseudonym)  # durable before it seals anything
+    identity = seal(request.app[PRIVACY], body.citizen.model_dump(), session_id, data_key)
     record = _record(
         request,
         session_id,
@@ -323,7 +347,7 @@ async def get_slot_bookings(request: web.Request) -> web.Response:
         return out
     if not out["accepted"]:
         return answer(out)
-    privacy = request.app[PRIVACY]
+    privacy, keys = request.app[PRIVACY], request.app[SENDER_KEY_STORE].get
     body = _public(out)
     body["bookings"] = [
         {
@@ -331,7 +355,7 @@ async def get_slot_bookings(request: web.Request) -> web.Response:
             "slot_id": b["slot_id"],
             "status": b["status"],
             "subject": b["subject"],
-            "citizen": unseal(privacy, b["identity"], session_id),
+            "citizen": _citizen(privacy, b["identity"], session_id, keys),
             "updated_at": _iso(b["updated_at"]),
         }
         for b in out["bookings"]

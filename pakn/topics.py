@@ -123,7 +123,8 @@ UNITS_DIRECTORY = TopicSpec(
     values=("DirectoryUnit", "RoutingRules", "DirectoryHead"),
     doc="The unit directory and the routing rules as data, compacted: one record per unit (a "
     "null value removes it), the rules, and the head that commits a publication (written last "
-    "by `pakn units publish`). Workers read it as a global table. One partition: the head must "
+    "by `pakn units publish`). Every worker and gateway follows it whole (a global table kept by a "
+    "consumer thread: docs/units-and-routing.md). One partition: the head must "
     "follow the records it commits.",
     config={"cleanup.policy": "compact", "delete.retention.ms": str(30 * DAY_MS)},
     partitions=1,

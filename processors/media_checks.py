@@ -752,5 +752,6 @@ def edit_signals(
         if lat is not None and lon is not None:
             d = haversine_m((lat, lon), reported_place)
             if d > max_distance_m:
-                out.append(Signal("exif_gps_far", f"taken at {lat:.5f},{lon:.5f}, {d:.0f} m away"))
+                # the distance only: the photo's position could be the sender's home
+                out.append(Signal("exif_gps_far", f"taken {d:.0f} m from the reported place"))
     return out

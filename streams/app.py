@@ -188,7 +188,9 @@ async def _publish(
 ) -> None:
     """Store the decision's state, then emit its events, result and snapshot — on the case
     log and on the work stream of the responsible unit (and of the unit it left, if it moved)."""
-    facts = facts_messages(d.state) if d.changed and d.state is not None else []
+    # Facts also on a replay (idempotent by version): a crash between the state write and their
+    # send would otherwise leave the unit-month a version behind until the case changes again.
+    facts = facts_messages(d.state) if d.state is not None else []
     if d.changed and d.state is not None:
         cases[case_id] = d.state.to_dict()  # reassign: in-place edits are not logged
     if d.state is not None:
@@ -334,6 +336,7 @@ async def _apply_facts(event: faust.EventT) -> None:
             stored, legacy = split_legacy(stored)
             for no, value in legacy.items():
                 tally_shards[f"{key}/{no}"] = value
+            tallies[key] = stored  # split once, even if this fact changes no count
         no = shard_of(str(f["case_id"]))
         shard_key = f"{key}/{no}"
         # the shard first (masks and counts in one write), then the month value set from it

@@ -163,7 +163,8 @@ async def _apply_finding(event: faust.EventT) -> None:
     case_id = str(flag["envelope"]["case_id"])
     decision = apply_flag(_load(case_id), flag)
     await _publish(case_id, decision)
-    if decision.changed and decision.state is not None and AUTO_REJECT:
+    # also on a replay: the command's id is derived, so one sent before a crash is not doubled
+    if decision.state is not None and AUTO_REJECT:
         cmd = auto_reject_command(decision.state, flag, AUTO_REJECT, int(time.time() * 1000))
         if cmd is not None:
             await commands_topic.send(key=case_id.encode(), value=codec.encode("CaseCommand", cmd))

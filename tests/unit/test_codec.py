@@ -11,7 +11,7 @@ import fastavro
 import pytest
 from fastavro.schema import load_schema
 
-from schemas.codec import MAGIC, SCHEMA_DIR, Codec, DecodeError, schema_fingerprint
+from schemas.codec import MAGIC, MESSAGE_TYPES, SCHEMA_DIR, Codec, DecodeError, schema_fingerprint
 from tests.factories import submitted_record
 
 
@@ -127,3 +127,23 @@ def test_fields_added_since_each_kept_old_schema_have_defaults(codec: Codec) -> 
         for field in current["fields"]:
             if field["name"] not in {f["name"] for f in old["fields"]}:
                 assert "default" in field, f"{name}.{field['name']} was added without a default"
+
+
+def test_every_writer_schema_ever_released_still_decodes_and_each_current_one_is_listed(
+    codec: Codec,
+) -> None:
+    """history/fingerprints.txt lists the writer schemas that reached a topic. Each must still be
+    known (its old form kept in history/), and a changed schema must add its new fingerprint —
+    so a change to a shared record (e.g. MediaRef inside CaseCommand) cannot slip through."""
+    listed = {
+        tuple(line.split())
+        for line in (SCHEMA_DIR / "history" / "fingerprints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    for name, hex_fp in sorted(listed):
+        header = MAGIC + bytes.fromhex(hex_fp)
+        with pytest.raises(DecodeError) as err:
+            codec.decode(header + b"\xff" * 3)  # known schema: the body is corrupt, not unknown
+        assert err.value.reason != "unknown_schema", (name, hex_fp)
+    current = {(name, codec.fingerprint_of(name).hex()) for name in MESSAGE_TYPES}
+    assert current <= listed, f"add to schemas/history/fingerprints.txt: {sorted(current - listed)}"
