@@ -31,6 +31,7 @@ from datetime import datetime
 from confluent_kafka import Consumer, TopicPartition
 
 from pakn.settings import Settings
+from pakn.topics import watermarks as partition_watermarks
 from sinks.clickhouse import ClickHouseSink
 from sinks.connection import clickhouse
 from sinks.migrate import migrate
@@ -76,7 +77,7 @@ def watermarks(settings: Settings, topics: list[str]) -> Watermarks:
             if topic not in meta or meta[topic].error is not None:
                 continue  # a topic not created (yet): nothing to read from it
             for p in meta[topic].partitions:
-                lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                lo, hi = partition_watermarks(consumer, topic, p)
                 out[(topic, p)] = (lo, hi)
         return out
     finally:

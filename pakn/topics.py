@@ -6,7 +6,10 @@ own internal changelog/repartition topics (``<app id>-<table>-changelog``) the s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from pakn.settings import Settings
 
@@ -282,7 +285,6 @@ CATALOGUE: tuple[TopicSpec, ...] = (
 def create_compacted(settings: Settings, names: list[str], timeout: float = 30.0) -> None:
     """Compacted topics of the case partition count (faust table changelogs), created before the
     workers start so faust never assigns partitions of a topic the cluster does not show yet."""
-    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
@@ -307,7 +309,6 @@ def create_compacted(settings: Settings, names: list[str], timeout: float = 30.0
 
 def create_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     """Create the missing topics of the catalogue; return the names created."""
-    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
@@ -345,3 +346,34 @@ def describe(settings: Settings) -> str:
             f"partitions={parts}\t{cfg}"
         )
     return "\n".join(lines)
+
+
+# Errors a new or just-restarted broker answers while it elects partition leaders: worth a retry.
+TRANSIENT = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+    }
+)
+
+
+def watermarks(
+    consumer: Consumer, topic: str, partition: int, timeout: float = 30.0
+) -> tuple[int, int]:
+    """(low, high) offsets of a partition, retried while its leader is being elected (a topic
+    created a moment ago, a broker that just restarted) instead of failing at once."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=max(1.0, deadline - time.monotonic())
+            )
+        except KafkaException as exc:
+            if exc.args[0].code() not in TRANSIENT or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)

@@ -22,7 +22,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from pakn.settings import Settings
-from pakn.topics import NOTIFICATIONS, WARNING_DELIVERIES
+from pakn.topics import NOTIFICATIONS, WARNING_DELIVERIES, watermarks
 from processors.fanout import Seen
 from schemas.codec import DecodeError, get_codec
 
@@ -83,7 +83,7 @@ class Notifier:
         )
         n = 0
         try:
-            lo, hi = reader.get_watermark_offsets(TopicPartition(self.target, partition), 10)
+            lo, hi = watermarks(reader, self.target, partition)
             if hi <= lo:
                 return 0
             reader.assign([TopicPartition(self.target, partition, OFFSET_BEGINNING)])

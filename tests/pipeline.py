@@ -11,6 +11,7 @@ import aiohttp
 from confluent_kafka import Consumer, TopicPartition
 
 from pakn.settings import Settings
+from pakn.topics import watermarks
 from sinks.connection import clickhouse
 from tests.harness import Proc, wait_for
 
@@ -104,7 +105,7 @@ def topic_messages(settings: Settings, topic: str, timeout: float = 10) -> list[
         parts = []
         ends = {}
         for p in meta.partitions:
-            lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            lo, hi = watermarks(consumer, topic, p, timeout)
             if hi > lo:
                 parts.append(TopicPartition(topic, p, lo))
                 ends[p] = hi
@@ -132,7 +133,7 @@ def topic_count(settings: Settings, topic: str) -> int:
         meta = consumer.list_topics(topic, timeout=10).topics[topic]
         total = 0
         for p in meta.partitions:
-            lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            lo, hi = watermarks(consumer, topic, p)
             total += hi - lo
         return total
     finally:

@@ -23,7 +23,7 @@ import pytest
 from gateway.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
-from pakn.topics import CASE_EVENTS, CASE_STATE, INTAKE
+from pakn.topics import CASE_EVENTS, CASE_STATE, INTAKE, watermarks
 from processors.media_checks import VN_TZ
 from schemas.codec import get_codec
 from tests.factories import feedback
@@ -94,7 +94,7 @@ def sink_caught_up(env: Settings, topic: str) -> bool:
         parts = c.list_topics(topic, timeout=10).topics[topic].partitions
         tps = [TopicPartition(topic, p) for p in parts]
         committed = {tp.partition: tp.offset for tp in c.committed(tps, timeout=10)}
-        ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+        ends = {p: watermarks(c, topic, p)[1] for p in parts}
         return all(ends[p] == 0 or committed[p] >= ends[p] for p in parts)
     finally:
         c.close()
@@ -235,6 +235,7 @@ def test_wording_goes_to_the_officer_as_a_flag_and_review_mode_queues_reject_ter
 ) -> None:
     """A `review` term always reaches the receiving officer as a wording_review flag; with
     PAKN_WORDING_MODE=review a `reject` term is accepted and flagged too, not refused."""
+    (tmp_path / "strict").mkdir()
     strict = [Proc("gateway", env, tmp_path / "strict").start()]
     try:
         wait_gateway(env, strict[0])

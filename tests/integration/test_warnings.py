@@ -21,6 +21,7 @@ from pakn.topics import (
     WARNING_RESULTS,
     WARNING_STATE,
     WARNINGS_BY_COMMUNE,
+    watermarks,
 )
 from processors.areas import Area, Circle, shipped_geo, touched_communes
 from schemas.codec import get_codec
@@ -80,7 +81,7 @@ def _caught_up(settings: Settings, group: str, topic: str) -> bool:
         parts = [TopicPartition(topic, p) for p in meta.partitions]
         committed = consumer.committed(parts, timeout=10)
         for tp in committed:
-            lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), 10)
+            lo, hi = watermarks(consumer, topic, tp.partition)
             if hi > lo and tp.offset < hi:
                 return False
         return True
