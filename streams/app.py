@@ -116,28 +116,31 @@ tallies_topic = app.topic(UNIT_TALLIES.name(settings), key_type=bytes, value_typ
 flags_topic = app.topic(OVERSIGHT_FLAGS.name(settings), key_type=bytes, value_type=bytes)
 thresholds = Thresholds(settings.oversight_late_share, settings.oversight_repeat_not_satisfied)
 
+
+def json_table(name: str, help: str) -> Any:
+    """A rocksdb table of JSON keys and values. No key/value *types*: faust would try
+    Model.from_data on them; JSON gives str and dict. Values are replaced, never edited in place
+    (an in-place edit writes nothing to the changelog)."""
+    return app.Table(
+        name,
+        default=None,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        help=help,
+    )
+
+
 # Authoritative case state, keyed by case id; the three input topics are co-partitioned by it.
-cases = app.Table(
-    "cases",
-    default=None,
-    # No key/value *types*: faust would try Model.from_data on them; JSON gives str and dict.
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="Authoritative case state by case id (processors.case.CaseState as a dict).",
+cases = json_table(
+    "cases", "Authoritative case state by case id (processors.case.CaseState as a dict)."
 )
 # Unit-month figures, keyed "unit/month"; fed by the facts topic, which is keyed by unit.
-tallies = app.Table(
-    "unit-month-tallies",
-    default=None,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="processors.tallies: the counts and flags of a unit's month.",
+tallies = json_table(
+    "unit-month-tallies", "processors.tallies: the counts and flags of a unit's month."
 )
 # The cases of a unit-month in SHARDS shards, keyed "unit/month/shard" (same partition as the
 # month: by unit); an update rewrites one shard, not every case of the month.
-tally_shards = app.Table(
-    "unit-month-shards",
-    default=None,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="processors.tallies: one shard's cases ([mask, version]) and their counts.",
+tally_shards = json_table(
+    "unit-month-shards", "processors.tallies: one shard's cases ([mask, version]) and their counts."
 )
 due = DueIndex()  # this worker's open clocks, by due instant
 _rebuilding: set[str] | None = None  # cases the agents touched while the index is rebuilt

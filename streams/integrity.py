@@ -55,6 +55,7 @@ from streams.app import (
     app,
     codec,
     commands_topic,
+    json_table,
     settings,
 )
 
@@ -69,17 +70,13 @@ media_topic = app.topic(INTEGRITY_MEDIA.name(settings), key_type=bytes, value_ty
 places_topic = app.topic(INTEGRITY_PLACES.name(settings), key_type=bytes, value_type=bytes)
 findings_topic = app.topic(INTEGRITY_FINDINGS.name(settings), key_type=bytes, value_type=bytes)
 
-media_buckets = app.Table(
+media_buckets = json_table(
     "media-buckets",
-    default=None,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="Reuse index: bucket key '<band>:<hex piece>' -> [[hash, ref, sender, at_ms, sha256]].",
+    "Reuse index: bucket key '<band>:<hex piece>' -> [[hash, ref, sender, at_ms, sha256]].",
 )
-place_cells = app.Table(
+place_cells = json_table(
     "place-cells",
-    default=None,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="Duplicate index: cell '<radius>:<row>:<col>' -> [[case, category, lat, lon, at_ms]].",
+    "Duplicate index: cell '<radius>:<row>:<col>' -> [[case, category, lat, lon, at_ms]].",
 )
 TABLES = (media_buckets, place_cells)
 

@@ -26,7 +26,7 @@ from pakn.topics import RECEPTION_BOOKINGS, RECEPTION_REQUESTS, RECEPTION_RESULT
 from processors.calendar import calendar_for_unit
 from processors.reception import PUBLISH, READ_OPS, Window, apply, publish
 from schemas.codec import DecodeError
-from streams.app import _dead_letter, _decode, app, codec, settings
+from streams.app import _dead_letter, _decode, app, codec, json_table, settings
 
 log = logging.getLogger("worker.reception")
 
@@ -38,18 +38,10 @@ window = Window(
 )
 
 # Authoritative state of each session (slots, bookings, answers of accepted requests).
-sessions = app.Table(
-    "reception-sessions",
-    default=None,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="processors.reception session state by session id.",
-)
+sessions = json_table("reception-sessions", "processors.reception session state by session id.")
 # Answers of refused requests by request id (written in the partition of their session).
-refusals = app.Table(
-    "reception-refusals",
-    default=None,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="ReceptionResult of each refused reception request, by request id.",
+refusals = json_table(
+    "reception-refusals", "ReceptionResult of each refused reception request, by request id."
 )
 
 

@@ -34,11 +34,10 @@ from processors import fanout
 from processors import warnings as core
 from processors.areas import shipped_geo
 from schemas.codec import DecodeError
-from streams.app import _dead_letter, app, codec, settings
+from streams.app import _dead_letter, app, codec, json_table, settings
 
 log = logging.getLogger("worker.warnings")
 GEO = shipped_geo()
-JSON = faust.Schema(key_serializer="json", value_serializer="json")
 
 commands_topic = app.topic(WARNING_COMMANDS.name(settings), key_type=bytes, value_type=bytes)
 results_topic = app.topic(WARNING_RESULTS.name(settings), key_type=bytes, value_type=bytes)
@@ -47,17 +46,11 @@ subscriptions_topic = app.topic(SUBSCRIPTIONS.name(settings), key_type=bytes, va
 by_commune_topic = app.topic(WARNINGS_BY_COMMUNE.name(settings), key_type=bytes, value_type=bytes)
 deliveries_topic = app.topic(WARNING_DELIVERIES.name(settings), key_type=bytes, value_type=bytes)
 
-warnings_table = app.Table(
-    "warnings", default=None, schema=JSON, help="processors.warnings state by warning id."
-)
-subscriptions_table = app.Table(
-    "warning-subscriptions", default=None, schema=JSON, help="Latest subscription by pseudonym."
-)
-subscribers_table = app.Table(
+warnings_table = json_table("warnings", "processors.warnings state by warning id.")
+subscriptions_table = json_table("warning-subscriptions", "Latest subscription by pseudonym.")
+subscribers_table = json_table(
     "warning-subscribers",
-    default=None,
-    schema=JSON,
-    help='Subscribers of one bucket of one commune ("commune/bucket" -> processors.fanout row).',
+    'Subscribers of one bucket of one commune ("commune/bucket" -> processors.fanout row).',
 )
 TABLES = (warnings_table, subscriptions_table, subscribers_table)
 
