@@ -247,12 +247,18 @@ def _for_unit(value: bytes) -> bytes:
 _apply_lock = asyncio.Lock()
 
 
-async def _each(stream: faust.StreamT[Any], apply: Any) -> None:
-    """Run ``apply`` per event; a bad event is parked on the dead-letter topic, never fatal."""
+async def _each(
+    stream: faust.StreamT[Any], apply: Any, lock: asyncio.Lock | None = _apply_lock
+) -> None:
+    """Run ``apply`` per event; a bad event is parked on the dead-letter topic, never fatal.
+    ``lock=None`` for agents that touch no case state (they need not wait for the case lock)."""
     async for event in stream.events():
         try:
-            async with _apply_lock:
+            if lock is None:
                 await apply(event)
+            else:
+                async with lock:
+                    await apply(event)
         except DecodeError as exc:
             await _dead_letter(event, exc.reason, exc.detail)
         except PartitionsMismatch:

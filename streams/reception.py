@@ -16,17 +16,14 @@ nowhere.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import faust
-from faust.exceptions import PartitionsMismatch
 
 from pakn.topics import RECEPTION_BOOKINGS, RECEPTION_REQUESTS, RECEPTION_RESULTS
 from processors.calendar import calendar_for_unit
 from processors.reception import PUBLISH, READ_OPS, Window, apply, publish
-from schemas.codec import DecodeError
-from streams.app import _dead_letter, _decode, app, codec, json_table, settings
+from streams.app import _decode, _each, app, codec, json_table, settings
 
 log = logging.getLogger("worker.reception")
 
@@ -73,14 +70,4 @@ async def _apply_request(event: faust.EventT) -> None:
 @app.agent(requests_topic)
 async def reception(stream: faust.StreamT[Any]) -> None:
     """One request at a time; a bad one is parked on the dead-letter topic, never fatal."""
-    async for event in stream.events():
-        try:
-            await _apply_request(event)
-        except DecodeError as exc:
-            await _dead_letter(event, exc.reason, exc.detail)
-        except PartitionsMismatch:
-            log.critical("partitions mismatch: stopping the worker", exc_info=True)
-            os._exit(70)
-        except Exception as exc:
-            log.exception("reception request failed")
-            await _dead_letter(event, "processing_failed", f"{type(exc).__name__}: {exc}")
+    await _each(stream, _apply_request, lock=None)  # sessions only: no case lock

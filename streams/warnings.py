@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import faust
@@ -34,7 +34,7 @@ from processors import fanout
 from processors import warnings as core
 from processors.areas import shipped_geo
 from schemas.codec import DecodeError
-from streams.app import _dead_letter, app, codec, json_table, settings
+from streams.app import _each, app, codec, json_table, settings
 
 log = logging.getLogger("worker.warnings")
 GEO = shipped_geo()
@@ -156,28 +156,16 @@ async def _apply_by_commune(value: bytes) -> None:
         raise DecodeError("invalid_event", f"{name} does not belong on warnings.by-commune")
 
 
-async def _each(stream: faust.StreamT[Any], apply: Callable[[bytes], Awaitable[None]]) -> None:
-    """Like streams.app._each, without its case lock: these agents touch no case state."""
-    async for event in stream.events():
-        try:
-            await apply(event.value)
-        except DecodeError as exc:
-            await _dead_letter(event, exc.reason, exc.detail)
-        except Exception as exc:
-            log.exception("warnings processing failed")
-            await _dead_letter(event, "processing_failed", f"{type(exc).__name__}: {exc}")
-
-
 @app.agent(commands_topic)
 async def warning_commands(stream: faust.StreamT[Any]) -> None:
-    await _each(stream, _apply_command)
+    await _each(stream, lambda event: _apply_command(event.value), lock=None)
 
 
 @app.agent(subscriptions_topic)
 async def warning_subscriptions(stream: faust.StreamT[Any]) -> None:
-    await _each(stream, _apply_subscription)
+    await _each(stream, lambda event: _apply_subscription(event.value), lock=None)
 
 
 @app.agent(by_commune_topic)
 async def warning_fanout(stream: faust.StreamT[Any]) -> None:
-    await _each(stream, _apply_by_commune)
+    await _each(stream, lambda event: _apply_by_commune(event.value), lock=None)

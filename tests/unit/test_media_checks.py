@@ -33,6 +33,7 @@ from processors.media_checks import (
     perceptual_hashes,
     sniff,
 )
+from tests.media_set import camera_exif
 
 
 # --- building test files --------------------------------------------------------------------------
@@ -509,25 +510,16 @@ def camera_photo(
     gps: tuple[float, float] | None = (21.0249, 105.8530),
     fmt: str = "JPEG",
 ) -> bytes:
-    exif = Image.Exif()
-    for tag, value in ((0x010F, make), (0x0110, model), (0x0131, software)):
-        if value is not None:
-            exif[tag] = value
-    exif[0x0132] = modified or taken or "2026:02:13 08:45:10"
-    sub = exif.get_ifd(0x8769)
-    if taken:
-        sub[0x9003] = taken
-        sub[0x9004] = taken
-    if offset:
-        sub[0x9011] = offset
-    if gps:
-        g = exif.get_ifd(0x8825)
-        for ref_tag, tag, value, refs in ((1, 2, gps[0], "NS"), (3, 4, gps[1], "EW")):
-            a = abs(value)
-            deg, minutes = int(a), int((a - int(a)) * 60)
-            seconds = round(((a - deg) * 60 - minutes) * 60, 4)
-            g[ref_tag] = refs[0] if value >= 0 else refs[1]
-            g[tag] = (float(deg), float(minutes), seconds)
+    exif = camera_exif(
+        make=make,
+        model=model,
+        software=software,
+        taken=taken,
+        modified=modified,
+        offset=offset,
+        gps=gps,
+    )
+    exif.setdefault(0x0132, "2026:02:13 08:45:10")  # a file time even without a capture time
     return encode(picture(21, (96, 64)), fmt, exif=exif)
 
 
