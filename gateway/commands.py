@@ -8,7 +8,6 @@ answer takes longer than the bounded wait (`PAKN_GATEWAY_REPLY_TIMEOUT_S`).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -23,6 +22,7 @@ from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, stored_size
 from gateway.models import Strict, field_errors
 from gateway.params import case_id_of, read_json
 from gateway.publisher import Unavailable
+from gateway.replies import ask
 from pakn.topics import COMMANDS as COMMANDS_TOPIC
 from processors.case import envelope, to_ms
 from processors.workflow import COMMANDS
@@ -136,20 +136,19 @@ async def post_command(request: web.Request) -> web.Response:
     command_id = new_command_id(case_id, request.headers.get("Idempotency-Key"))
     evidence = await _evidence(body.evidence, request)
     record = command_record(body, case_id, command_id, who, evidence)
-    replies = request.app[REPLIES]
-    waiting = replies.expect(command_id)
     try:
-        await request.app[PUBLISHER].publish(
+        result = await ask(
+            request.app[REPLIES],
+            request.app[PUBLISHER],
             COMMANDS_TOPIC.name(settings),
             case_id.encode(),
             get_codec().encode("CaseCommand", record),
+            command_id,
+            settings.gateway_reply_timeout_s,
         )
-        result = await asyncio.wait_for(waiting, settings.gateway_reply_timeout_s)
     except Unavailable as exc:
-        replies.forget(command_id)
         raise ApiError("kafka_unavailable", headers={"Retry-After": "5"}) from exc
-    except TimeoutError:
-        replies.forget(command_id)
+    if result is None:
         return web.json_response(
             {"command_id": command_id, "status_url": f"/v1/commands/{command_id}"},
             status=202,

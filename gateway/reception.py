@@ -20,7 +20,6 @@ answer takes longer than ``PAKN_GATEWAY_REPLY_TIMEOUT_S``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from gateway.keys import PRIVACY, PUBLISHER, REPLIES, SENDER_KEY_STORE, SETTINGS
 from gateway.models import IdNumber, Phone, Strict, field_errors
 from gateway.params import read_json
 from gateway.publisher import Unavailable
+from gateway.replies import ask
 from gateway.sealing import sender_data_key
 from pakn.privacy import Erased, Privacy, Sealed, SenderKey
 from pakn.topics import RECEPTION_REQUESTS
@@ -221,25 +221,25 @@ def _record(request: web.Request, session_id: str, op: str, **fields: Any) -> di
 async def _ask(request: web.Request, record: dict[str, Any]) -> dict[str, Any] | web.Response:
     """Publish the request keyed by its session and wait for the worker's answer."""
     settings = request.app[SETTINGS]
-    replies = request.app[REPLIES]
     rid = record["request_id"]
-    waiting = replies.expect(rid)
     try:
-        await request.app[PUBLISHER].publish(
+        out = await ask(
+            request.app[REPLIES],
+            request.app[PUBLISHER],
             RECEPTION_REQUESTS.name(settings),
             record["session_id"].encode(),
             get_codec().encode("ReceptionRequest", record),
+            rid,
+            settings.gateway_reply_timeout_s,
         )
-        return await asyncio.wait_for(waiting, settings.gateway_reply_timeout_s)
     except Unavailable as exc:
-        replies.forget(rid)
         raise ApiError("kafka_unavailable", headers={"Retry-After": "5"}) from exc
-    except TimeoutError:
-        replies.forget(rid)
+    if out is None:
         url = f"/v1/reception/requests/{rid}"
         return web.json_response(
             {"request_id": rid, "status_url": url}, status=202, headers={"Location": url}
         )
+    return out
 
 
 def _iso(ms: int) -> str:

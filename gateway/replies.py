@@ -14,11 +14,14 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
 from schemas.codec import DecodeError, get_codec
+
+if TYPE_CHECKING:
+    from gateway.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +110,25 @@ class Replies:
 def _settle(fut: asyncio.Future[dict[str, Any]], rec: dict[str, Any]) -> None:
     if not fut.done():
         fut.set_result(rec)
+
+
+async def ask(
+    replies: Replies,
+    publisher: Publisher,
+    topic: str,
+    key: bytes,
+    value: bytes,
+    request_id: str,
+    timeout: float,
+) -> dict[str, Any] | None:
+    """Publish a request and wait for the worker's answer to it: the answer, or None when the
+    wait runs out (the caller then answers 202 with a status URL). A failed publish
+    (``Unavailable``) is raised; nothing is left waiting either way."""
+    waiting = replies.expect(request_id)
+    try:
+        await publisher.publish(topic, key, value)
+        return await asyncio.wait_for(waiting, timeout)
+    except TimeoutError:
+        return None
+    finally:
+        replies.forget(request_id)  # idempotent: an answered request is no longer waiting
