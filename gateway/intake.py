@@ -33,6 +33,7 @@ def submission_event(
     media: list[dict[str, Any]],
     channel: str = "app",
     data_key: SenderKey | None = None,
+    wording_hits: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """``data_key``: the sender's data key (gateway/sealing.py); without one the identity is
     sealed with the master key and cannot be shredded alone."""
@@ -69,4 +70,5 @@ def submission_event(
         },
         "channel": channel,
         "unit_code": sub.unit_code,
+        "wording_hits": wording_hits,
     }

@@ -60,8 +60,9 @@ async def publish_submission(
 ) -> Accepted:
     """Store the media, publish the CaseSubmitted event; 503 ``kafka_unavailable`` otherwise."""
     settings = app[SETTINGS]
+    hits = wording_hits(sub)  # screened once: the worker reads them from the event
     if settings.wording_mode == "reject":
-        screen_wording(sub)  # else every hit goes to the officer as a wording_review flag
+        screen_wording(hits)  # else every hit goes to the officer as a wording_review flag
     ensure_publisher(app)
     pseudonym = sender_pseudonym(app[PRIVACY], sub)
     wait = app[SENDER_LIMITS].take(pseudonym)
@@ -79,7 +80,14 @@ async def publish_submission(
     try:
         data_key = await sender_data_key(app, pseudonym)  # durable before anything uses it
         record = submission_event(
-            sub, case_id, now, app[PRIVACY], media, channel=channel, data_key=data_key
+            sub,
+            case_id,
+            now,
+            app[PRIVACY],
+            media,
+            channel=channel,
+            data_key=data_key,
+            wording_hits=hits,
         )
         value = get_codec().encode("CaseSubmitted", record)
         await app[PUBLISHER].publish(INTAKE.name(settings), case_id.encode(), value)
@@ -108,15 +116,23 @@ def media_facts(
     )
 
 
-def screen_wording(sub: FieldFeedbackIn) -> None:
+def wording_hits(sub: FieldFeedbackIn) -> list[dict[str, Any]]:
+    """Every hit of the word list in the title and description (WordingHit records)."""
+    return [
+        {"field": field, "start": h.start, "end": h.end, "term": h.term, "action": h.action}
+        for field, text in (("title", sub.title), ("description", sub.description))
+        for h in screen(text)
+    ]
+
+
+def screen_wording(hits: list[dict[str, Any]]) -> None:
     """§3: wording must respect fine customs. A `reject` term refuses the submission, pointing at
     the span; `review` terms reach the receiving officer as wording_review flags (the worker
-    screens again: processors/integrity.wording_findings)."""
+    reads them from the event: processors/integrity.wording_findings)."""
     errors = [
-        FieldError(field, "offensive_wording", f"{hit.start}-{hit.end}")
-        for field, text in (("title", sub.title), ("description", sub.description))
-        for hit in screen(text)
-        if hit.action == "reject"
+        FieldError(h["field"], "offensive_wording", f"{h['start']}-{h['end']}")
+        for h in hits
+        if h["action"] == "reject"
     ]
     if errors:
         raise ApiError("validation_failed", errors)

@@ -89,9 +89,9 @@ def gateway_cmd() -> None:
 @main.command("worker")
 def worker_cmd() -> None:
     """Run a faust worker (case state, deadlines, case events)."""
-    from streams.app import run_worker
+    from streams.worker import run
 
-    run_worker(get_settings())
+    run(get_settings())
 
 
 @main.command("sink")
@@ -100,6 +100,14 @@ def sink_cmd() -> None:
     from sinks.clickhouse import run_sink
 
     run_sink(get_settings())
+
+
+@main.command("router")
+def router_cmd() -> None:
+    """Run the unit router (case events and states -> each unit's work stream, exactly once)."""
+    from streams.unit_router import run_router
+
+    run_router(get_settings())
 
 
 @main.command("notifier")

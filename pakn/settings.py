@@ -129,6 +129,19 @@ class Settings(BaseSettings):
     )
 
     # --- sink --------------------------------------------------------------------------------
+    worker_standby_replicas: int = Field(
+        0,
+        description="Standby replicas of each worker table (1: another worker keeps a warm copy "
+        "and takes over a partition without replaying its changelog).",
+    )
+    worker_uvloop: bool = Field(
+        True, description="Run the worker on uvloop (measured faster: docs/performance.md)."
+    )
+    worker_stall_s: float = Field(
+        60.0,
+        description="Watchdog: an assigned partition with lag whose position has not moved "
+        "for this long is logged and counted on /metrics.",
+    )
     sink_group: str = Field("pakn-sink-clickhouse", description="Consumer group of the sink.")
     sink_batch_rows: int = Field(10_000, description="Rows that trigger an insert.")
     sink_flush_interval_s: float = Field(1.0, description="Longest wait before a partial batch.")
@@ -160,6 +173,19 @@ class Settings(BaseSettings):
     )
     sla_policy: str = Field(
         "", description="SLA policy file replacing the shipped one; read by processors/sla.py."
+    )
+    units_file: str = Field(
+        "", description="Unit directory file replacing the shipped 2025 one (until `pakn units "
+        "publish` puts one on the topic)."
+    )
+    routing_file: str = Field("", description="Routing rules file replacing the shipped one.")
+    wordlist_file: str = Field(
+        "", description="Extra word list of the wording screen, on top of the shipped one."
+    )
+    tally_interval_s: float = Field(
+        5.0,
+        description="How often a worker sends the changed unit-month sums of its partitions to "
+        "the oversight tallies (docs/oversight.md).",
     )
     warnings_cap_sender: str = Field(
         "canhbao@hanoi.gov.vn", description="CAP <sender> of the warnings to citizens."

@@ -62,7 +62,7 @@ CLOCK_TICKS = TopicSpec(
 UNIT_FACTS = TopicSpec(
     "tallies.facts",
     key="unit code",
-    values=("UnitFacts", "MonthClose"),
+    values=("UnitPartials", "UnitFacts", "MonthClose"),
     doc="Internal repartition by unit: each case's facts for a unit's monthly figures. 7 days.",
     config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
 )

@@ -654,3 +654,55 @@ def format_day(info: DayInfo) -> str:
     name = info.name if info.confirmed else f"{info.name} [unconfirmed]"
     status = "working" if info.working else "off"
     return f"{info.day.isoformat()}\t{_weekday_name(info.day)}\t{status}\t{name}\t{info.source}"
+
+
+class CalendarBook:
+    """The calendars of every unit, given as data: the default office hours, whether public
+    holidays count, the override rows, and a function unit code → its own office hours.
+
+    One ``WorkingCalendar`` per distinct office hours (units with equal hours share it). Built
+    once per process from the settings (``pakn.rules``) and passed to whatever counts deadlines;
+    ``with_hours_of`` gives a book for a newly published directory that keeps the built tables.
+    """
+
+    def __init__(
+        self,
+        default_hours: OfficeHours = DEFAULT_OFFICE_HOURS,
+        *,
+        public_holidays: bool = True,
+        overrides: Iterable[Override] | None = None,
+        hours_of: UnitHoursResolver | None = None,
+        _by_hours: dict[OfficeHours, WorkingCalendar] | None = None,
+    ) -> None:
+        self.default_hours = default_hours
+        self.public_holidays = public_holidays
+        self.overrides = list(load_shipped_overrides() if overrides is None else overrides)
+        self.hours_of = hours_of
+        self._by_hours: dict[OfficeHours, WorkingCalendar] = {} if _by_hours is None else _by_hours
+        self._by_unit: dict[str, WorkingCalendar] = {}
+
+    def with_hours_of(self, hours_of: UnitHoursResolver | None) -> CalendarBook:
+        return CalendarBook(
+            self.default_hours,
+            public_holidays=self.public_holidays,
+            overrides=self.overrides,
+            hours_of=hours_of,
+            _by_hours=self._by_hours,
+        )
+
+    def for_hours(self, hours: OfficeHours) -> WorkingCalendar:
+        cal = self._by_hours.get(hours)
+        if cal is None:
+            cal = self._by_hours[hours] = WorkingCalendar(
+                hours, overrides=self.overrides, public_holidays=self.public_holidays
+            )
+        return cal
+
+    def __call__(self, code: str | None = None) -> WorkingCalendar:
+        """The calendar of unit ``code`` (``None`` or unknown: the default office hours)."""
+        key = code or ""
+        cal = self._by_unit.get(key)
+        if cal is None:
+            own = self.hours_of(code) if (self.hours_of is not None and code) else None
+            cal = self._by_unit[key] = self.for_hours(own or self.default_hours)
+        return cal

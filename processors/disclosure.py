@@ -56,6 +56,11 @@ def for_unit_stream(name: str, record: dict[str, Any]) -> dict[str, Any]:
         if sender["confidential"]:
             sender["pseudonym"] = ""
         return {**record, "sender": sender}
-    if name == "CaseState" and record.get("confidential") and record.get("sender_pseudonym"):
-        return {**record, "sender_pseudonym": ""}
+    if name == "CaseState":
+        out = record
+        if record.get("state_json") is not None:  # the worker's internal state: not for units
+            out = {**out, "state_json": None}
+        if record.get("confidential") and record.get("sender_pseudonym"):
+            out = {**out, "sender_pseudonym": ""}
+        return out
     return record

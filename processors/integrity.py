@@ -60,22 +60,34 @@ def wording_findings(
 ) -> list[Finding]:
     """The wording the officer should look at (docs/integrity.md §3): every hit of the word list
     in the title and description that reached the pipeline — `review` terms, and `reject` terms
-    when the gateway queues them for review instead of refusing (PAKN_WORDING_MODE=review)."""
+    when the gateway queues them for review instead of refusing (PAKN_WORDING_MODE=review).
+    The gateway's hits travel in the event (``wording_hits``); ``screen`` only reads events
+    written without them."""
     case_id = str(submitted["envelope"]["case_id"])
+    hits = submitted.get("wording_hits")
+    if hits is None:
+        hits = [
+            {"field": field, "start": h.start, "end": h.end, "term": h.term, "action": h.action}
+            for field in SCREENED_FIELDS
+            for h in screen(submitted.get(field) or "")
+        ]
     return [
         Finding(
             case_id,
             "wording_review",
-            f"wording_{hit.action}",
-            detail=f"{field} {hit.start}-{hit.end}: {hit.term}",
+            f"wording_{h['action']}",
+            detail=f"{h['field']} {h['start']}-{h['end']}: {h['term']}",
         )
-        for field in SCREENED_FIELDS
-        for hit in screen(submitted.get(field) or "")
+        for h in hits
     ]
 
 
-def apply_flag(state: CaseState | None, flag: dict[str, Any]) -> Decision:
-    """Keep the flag with the case and emit its event (once; again, unchanged, on redelivery)."""
+def apply_flag(
+    state: CaseState | None, flag: dict[str, Any], max_duplicates: int | None = None
+) -> Decision:
+    """Keep the flag with the case and emit its event (once; again, unchanged, on redelivery).
+    ``max_duplicates``: likely-duplicate links kept per case; more change nothing (a street
+    everyone reports must not grow a case without bound)."""
     if state is None:  # not opened here (yet): nothing to flag
         return Decision(None, changed=False, emits=[])
     env = flag["envelope"]
@@ -85,6 +97,10 @@ def apply_flag(state: CaseState | None, flag: dict[str, Any]) -> Decision:
         again = dict(flag, envelope=dict(env, occurred_at=known["at_ms"]))
         again["unit_code"] = known.get("unit_code")
         return Decision(state, changed=False, emits=[("IntegrityFlag", again)])
+    if max_duplicates is not None and flag["kind"] == "likely_duplicate":
+        links = sum(1 for n in state.integrity_flags if n["kind"] == "likely_duplicate")
+        if links >= max_duplicates:
+            return Decision(state, changed=False, emits=[])
     at_ms = env["occurred_at"] if isinstance(env["occurred_at"], int) else to_ms(env["occurred_at"])
     record = dict(flag, envelope=dict(env, occurred_at=at_ms), unit_code=state.unit_code)
     state.integrity_flags = [

@@ -447,18 +447,46 @@ def probe_cells(lat: float, lon: float, radius_m: float) -> list[str]:
     return out
 
 
+# Cells per side of a *tile*: every cell of a tile lives on one partition, so a point's nine
+# probe cells are usually on one partition (one message), not up to nine. 32 cells of 262 m make
+# tiles of ~8.4 km: a point is within one cell of a tile's edge ~12 % of the time, and Hanoi's
+# ~57 km x 57 km still spreads over ~49 tiles for the 6 partitions.
+PLACE_TILE = 32
+
+
+def tile_of(cell: str) -> str:
+    radius, row, col = cell.split(":")
+    return f"{radius}:{int(row) // PLACE_TILE}:{int(col) // PLACE_TILE}"
+
+
+def place_partition(cell: str, partitions: int) -> int:
+    return bucket_partition(tile_of(cell), partitions)
+
+
 def place_plan(p: Place, radius_m: float, partitions: int) -> dict[int, dict[str, Any]]:
     """partition -> {"probe": [cells], "store": [cell]}."""
     plan: dict[int, dict[str, Any]] = {}
     for cell in probe_cells(p.lat, p.lon, radius_m):
-        plan.setdefault(bucket_partition(cell, partitions), {"probe": [], "store": []})[
+        plan.setdefault(place_partition(cell, partitions), {"probe": [], "store": []})[
             "probe"
         ].append(cell)
     own = place_cell(p.lat, p.lon, radius_m)
-    plan.setdefault(bucket_partition(own, partitions), {"probe": [], "store": []})["store"].append(
+    plan.setdefault(place_partition(own, partitions), {"probe": [], "store": []})["store"].append(
         own
     )
     return plan
+
+
+def place_links(found: list[Finding], case_id: str) -> list[Finding]:
+    """The links one place lookup sends: the probing case's nearest earlier report, and the
+    nearest later report it precedes (seen first because partitions run at their own pace) —
+    at most two findings per lookup however many reports the cells hold."""
+    def best(fs: list[Finding]) -> list[Finding]:
+        return sorted(fs, key=lambda f: (f.distance or 0, f.related_case_id or "", f.case_id))[:1]
+
+    return best([f for f in found if f.case_id == case_id]) + best(
+        [f for f in found if f.case_id != case_id]
+    )
 
 
 def place_findings(
@@ -494,12 +522,27 @@ def place_findings(
 
 
 def store_place(
-    entries: list[list[Any]] | None, p: Place, now_ms: int, window_ms: int
+    entries: list[list[Any]] | None,
+    p: Place,
+    now_ms: int,
+    window_ms: int,
+    per_category: int | None = None,
 ) -> tuple[list[list[Any]], bool]:
-    """The cell with the submission added (once); entries older than the window dropped."""
+    """The cell with the submission added (once); entries older than the window dropped, and
+    only the newest ``per_category`` of the submission's category kept: a cell costs the same
+    to read and write however many reports one spot gets (a flooded street; a later report
+    still finds the newest ones, which is all a duplicate link needs)."""
     kept = [e for e in entries or [] if int(e[4]) >= now_ms - window_ms]
     changed = len(kept) != len(entries or [])
     if not any(e[0] == p.case_id for e in kept):
         kept.append([p.case_id, p.category, p.lat, p.lon, p.at_ms])
         changed = True
+    if per_category is not None:
+        same = sorted(
+            (e for e in kept if e[1] == p.category), key=lambda e: (int(e[4]), str(e[0]))
+        )
+        if len(same) > per_category:
+            drop = {id(e) for e in same[: len(same) - per_category]}
+            kept = [e for e in kept if id(e) not in drop]
+            changed = True
     return kept, changed

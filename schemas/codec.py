@@ -35,6 +35,7 @@ MESSAGE_TYPES = (
     "CaseState",
     "ClockTick",
     "UnitFacts",
+    "UnitPartials",
     "MonthClose",
     "UnitMonthTally",
     "OversightFlag",

@@ -21,7 +21,7 @@ from typing import Any
 from pakn.directory_topic import DirectoryFollower
 from pakn.settings import Settings
 from processors.routing import Route, Router, Verdict
-from processors.units import Unit, install_hours_resolver, use_directory
+from processors.units import Unit
 
 log = logging.getLogger("worker.directory")
 
@@ -29,7 +29,7 @@ log = logging.getLogger("worker.directory")
 class LiveRouter:
     def __init__(self, fallback: Router, on_swap: Callable[[Router], Any] | None = None) -> None:
         self._current = fallback
-        self._on_swap = on_swap if on_swap is not None else _use_in_process
+        self._on_swap = on_swap if on_swap is not None else _nothing
         self._offered: tuple[Router, int] | None = None
         self.generation = 0  # 0: the files' router
 
@@ -59,9 +59,7 @@ class LiveRouter:
         commune_code: str | None = None,
         unit_code: str | None = None,
     ) -> Route:
-        return self.router.route(
-            process, category, commune_code=commune_code, unit_code=unit_code
-        )
+        return self.router.route(process, category, commune_code=commune_code, unit_code=unit_code)
 
     def can_forward(
         self,
@@ -81,11 +79,8 @@ class LiveRouter:
         return self.router.can_transfer(from_unit, to_unit, category=category)
 
 
-def _use_in_process(router: Router) -> None:
-    # Deadlines of units with office hours of their own follow the published directory, and so
-    # does anything in the process that asks default_directory().
-    install_hours_resolver(router.directory)
-    use_directory(router.directory)
+def _nothing(router: Router) -> None:
+    """The worker reads the swapped router through ``Runtime.rules`` (its office hours too)."""
 
 
 def follow(settings: Settings, router: LiveRouter, timeout: float = 30.0) -> DirectoryFollower:

@@ -21,53 +21,56 @@ from typing import Any
 import faust
 
 from pakn.topics import RECEPTION_BOOKINGS, RECEPTION_REQUESTS, RECEPTION_RESULTS
-from processors.calendar import calendar_for_unit
 from processors.reception import PUBLISH, READ_OPS, Window, apply, publish
-from streams.app import _decode, _each, app, codec, json_table, settings
+from streams.runtime import Runtime
 
 log = logging.getLogger("worker.reception")
 
-requests_topic = app.topic(RECEPTION_REQUESTS.name(settings), key_type=bytes, value_type=bytes)
-results_topic = app.topic(RECEPTION_RESULTS.name(settings), key_type=bytes, value_type=bytes)
-bookings_topic = app.topic(RECEPTION_BOOKINGS.name(settings), key_type=bytes, value_type=bytes)
-window = Window(
-    settings.reception_booking_opens_before_s, settings.reception_booking_closes_before_s
-)
 
-# Authoritative state of each session (slots, bookings, answers of accepted requests).
-sessions = json_table("reception-sessions", "processors.reception session state by session id.")
-# Answers of refused requests by request id (written in the partition of their session).
-refusals = json_table(
-    "reception-refusals", "ReceptionResult of each refused reception request, by request id."
-)
+def install(rt: Runtime) -> Any:
+    settings = rt.settings
+    results_topic = rt.topic(RECEPTION_RESULTS)
+    bookings_topic = rt.topic(RECEPTION_BOOKINGS)
+    window = Window(
+        settings.reception_booking_opens_before_s, settings.reception_booking_closes_before_s
+    )
+    # Authoritative state of each session (slots, bookings, answers of accepted requests).
+    sessions = rt.json_table(
+        "reception-sessions", "processors.reception session state by session id."
+    )
+    # Answers of refused requests by request id (written in the partition of their session).
+    refusals = rt.json_table(
+        "reception-refusals", "ReceptionResult of each refused reception request, by request id."
+    )
 
+    async def apply_request(event: faust.EventT) -> None:
+        request = rt.decode_one(event, RECEPTION_REQUESTS)
+        request["request_id"] = rid = str(request["request_id"])
+        request["session_id"] = sid = str(request["session_id"])
+        key = sid.encode()
+        known = refusals.get(rid)
+        if known is not None:  # a redelivered refusal: the same answer, whatever changed since
+            await rt.send(results_topic, key, "ReceptionResult", known)
+            return
+        state = sessions.get(sid)
+        if request["op"] == PUBLISH:
+            out = publish(state, request, rt.rules.calendar(None), window)
+        else:
+            out = apply(state, request)
+        if out.changed:
+            sessions[sid] = out.state  # a new dict: the changelog records it
+        elif not out.result["accepted"] and request["op"] not in READ_OPS:
+            refusals[rid] = out.result
+        for b in out.bookings:
+            await rt.send(
+                bookings_topic, f"{sid}/{b['booking_code']}".encode(), "ReceptionBooking", b
+            )
+        await rt.send(results_topic, key, "ReceptionResult", out.result)
 
-async def _apply_request(event: faust.EventT) -> None:
-    request = _decode(event, "ReceptionRequest")
-    request["request_id"] = rid = str(request["request_id"])
-    request["session_id"] = sid = str(request["session_id"])
-    key = sid.encode()
-    known = refusals.get(rid)
-    if known is not None:  # a redelivered refusal: the same answer, whatever changed since
-        await results_topic.send(key=key, value=codec.encode("ReceptionResult", known))
-        return
-    state = sessions.get(sid)
-    if request["op"] == PUBLISH:
-        out = publish(state, request, calendar_for_unit(None), window)
-    else:
-        out = apply(state, request)
-    if out.changed:
-        sessions[sid] = out.state  # a new dict: the changelog records it
-    elif not out.result["accepted"] and request["op"] not in READ_OPS:
-        refusals[rid] = out.result
-    for b in out.bookings:
-        await bookings_topic.send(
-            key=f"{sid}/{b['booking_code']}".encode(), value=codec.encode("ReceptionBooking", b)
-        )
-    await results_topic.send(key=key, value=codec.encode("ReceptionResult", out.result))
+    @rt.app.agent(rt.topic(RECEPTION_REQUESTS), name="reception")
+    async def reception(stream: faust.StreamT[Any]) -> None:
+        """One request at a time; a bad one is parked on the dead-letter topic, never fatal."""
+        await rt.each(stream, apply_request, lock=False)  # sessions only: no case lock
 
-
-@app.agent(requests_topic)
-async def reception(stream: faust.StreamT[Any]) -> None:
-    """One request at a time; a bad one is parked on the dead-letter topic, never fatal."""
-    await _each(stream, _apply_request, lock=None)  # sessions only: no case lock
+    reception.tables = (sessions, refusals)  # type: ignore[attr-defined]
+    return reception
