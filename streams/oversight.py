@@ -84,11 +84,17 @@ def install(rt: Runtime) -> Any:
         if name == "UnitFacts":
             return  # a worker before the sums (an upgrade): its successor sends every sum whole
         unit = f["unit_code"]
+        months: dict[str, list[dict[str, Any]]] = {}
         for s in f["sums"]:
-            key = f"{unit}/{s['month']}"
-            tally, changed, raised = fold_partition_sum(
-                tallies.get(key), unit, s["month"], s["partition"], s["counts"], s["stamp"], th
-            )
+            months.setdefault(s["month"], []).append(s)
+        for month, sums in months.items():
+            key = f"{unit}/{month}"
+            tally, changed, raised = tallies.get(key), False, []
+            for s in sums:
+                tally, one, up = fold_partition_sum(
+                    tally, unit, month, s["partition"], s["counts"], s["stamp"], th
+                )
+                changed, raised = changed or one, raised + up
             if changed:
                 tallies[key] = tally
             # unchanged (a resend after a rebalance, a redelivery): the same figures and flags

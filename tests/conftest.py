@@ -120,7 +120,7 @@ def env(engines: Settings, tmp_path: Path) -> Iterator[Settings]:
 @pytest.fixture
 def procs(env: Settings, tmp_path: Path) -> Iterator[dict[str, Proc]]:
     """The pipeline's processes for one test (started by the test, stopped after it)."""
-    running = {name: Proc(name, env, tmp_path) for name in ("gateway", "worker", "sink")}
+    running = {name: Proc(name, env, tmp_path) for name in ("gateway", "worker", "sink", "router")}
     yield running
     for p in running.values():
         p.stop()

@@ -32,7 +32,7 @@ def readers() -> dict[bytes, tuple[str, object]]:
 def test_a_unit_stream_carries_exactly_that_units_cases(
     env: Settings, procs: dict[str, Proc]
 ) -> None:
-    for name in ("gateway", "worker"):
+    for name in ("gateway", "worker", "router"):  # the router copies to the unit streams
         procs[name].start()
     wait_gateway(env, procs["gateway"])
     here = [feedback(i) for i in range(3)]

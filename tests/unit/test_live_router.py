@@ -8,17 +8,13 @@ from importlib import resources
 from typing import Any
 
 from pakn.directory_topic import UNREADABLE, DirectoryFollower
+from pakn.rules import rules_from_settings
 from pakn.settings import Settings
-from processors.calendar import WorkingCalendar
+from processors.calendar import OfficeHours, WorkingCalendar
 from processors.case import CaseState, open_case
 from processors.routing import Router, RoutingRules
 from processors.unit_records import Change, Entry, diff, snapshot_records
-from processors.units import (
-    UnitDirectory,
-    default_directory,
-    install_hours_resolver,
-    use_directory,
-)
+from processors.units import UnitDirectory, default_directory
 from schemas.codec import get_codec
 from streams.directory import LiveRouter
 from tests.factories import submitted_record
@@ -113,19 +109,23 @@ def test_an_unreadable_record_keeps_the_router_in_use() -> None:
     assert hoan_kiem_road(live) == "01-SXD" and live.generation == 2
 
 
-def test_a_new_generation_becomes_the_directory_of_the_whole_process() -> None:
-    live = LiveRouter(files_router())  # the worker's hook: calendar + directory
+def test_a_new_generation_brings_its_office_hours_to_the_rules() -> None:
+    """The worker decides with ``Rules``: a publication's router and its units' own office
+    hours count from the next input on, with no process-wide state changed."""
+    live = LiveRouter(files_router())
+    rules = rules_from_settings(Settings(), router=live.router)
     topic = Topic(live)
     directory = copy.deepcopy(DIRECTORY)
-    next(u for u in directory["units"] if u["code"] == "00070")["name_en"] = "Hoan Kiem"
-    try:
-        topic.write(topic.changes(directory, RULES))
-        assert live.router.directory is default_directory()
-        assert default_directory().get("00070").name_en == "Hoan Kiem"
-    finally:
-        use_directory(None)
-        install_hours_resolver()
-    assert default_directory().get("00070").name_en == "Hoan Kiem Ward"
+    days = {"mon-fri": "07:30-11:30,13:00-17:00", "sat": "08:00-11:30"}
+    next(u for u in directory["units"] if u["code"] == "00070")["office_hours"] = {"days": days}
+    before = rules.calendar("00070").office_hours
+    topic.write(topic.changes(directory, RULES))
+    after = rules.with_router(live.router)
+    assert after.router is live.router and after.router.directory.source == "topic:generation 1"
+    assert after.calendar("00070").office_hours == OfficeHours.from_mapping(days)
+    assert after.calendar("00004").office_hours == before == OfficeHours()
+    assert rules.calendar("00070").office_hours == before  # the old rules are untouched
+    assert default_directory().get("00070").office_hours is None  # nothing global changed
 
 
 def test_a_redelivered_submission_keeps_the_unit_it_was_first_routed_to() -> None:
