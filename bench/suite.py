@@ -20,7 +20,8 @@ baselines of the same run count, the absolute figures only inform.
   commit) over the worker's output, against a raw clickhouse-driver columnar insert of the same
   rows (built beforehand, batches of the sink's size) into a twin database.
 - e2e: open-loop load at a fixed rate (300/s for 60 s, the target; --quick 10 s) with gateway,
-  worker, router and sink on this machine; latency = row visible in ClickHouse (polled every 100 ms) - the request's
+  worker, router and sink on this machine; latency = row visible in ClickHouse (polled every
+  100 ms) - the request's
   scheduled send time; lost and doubled cases; RSS of each process; then lower rates until one
   is sustained (p99 <= 3 s, nothing lost).
 
@@ -75,7 +76,6 @@ from schemas.codec import get_codec
 from sinks.connection import clickhouse
 from sinks.migrate import migrate
 from tests.conftest import TEST_KEYS
-from tests.factories import feedback
 from tests.harness import Proc, free_port, settings_env, wait_for
 from tests.pipeline import topic_count, wait_gateway
 
