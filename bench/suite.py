@@ -517,20 +517,10 @@ def _consumed_topics(s: Settings) -> set[str]:
         CLOCK_TICKS,
         COMMANDS,
         INTEGRITY_FINDINGS,
-        INTEGRITY_MEDIA,
-        INTEGRITY_PLACES,
         UNIT_FACTS,
     )
 
-    specs = (
-        INTAKE,
-        COMMANDS,
-        CLOCK_TICKS,
-        UNIT_FACTS,
-        INTEGRITY_MEDIA,
-        INTEGRITY_PLACES,
-        INTEGRITY_FINDINGS,
-    )
+    specs = (INTAKE, COMMANDS, CLOCK_TICKS, UNIT_FACTS, INTEGRITY_FINDINGS)
     return {spec.name(s) for spec in specs}
 
 

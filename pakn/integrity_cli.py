@@ -1,8 +1,8 @@
 """`pakn integrity`: the blocklist of known images (docs/integrity.md §4).
 
-A blocklisted image enters the same streaming index as submitted ones (topic integrity.media),
-as ``blocklist:<label>``, older than every case: any case whose image is within the reuse
-distance is flagged ``blocklisted_image``, also cases submitted before the image was listed.
+A blocklisted image goes to the compacted topic integrity.media as ``blocklist:<label>``; every
+worker reads it into its reuse index as older than every case: any case whose image is within
+the reuse distance is flagged ``blocklisted_image``, also cases submitted before it was listed.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def block(paths: tuple[str, ...], label: str | None, as_hashes: bool) -> None:
     from gateway.publisher import producer_config
     from pakn.topics import INTEGRITY_MEDIA, create_topics
     from processors.media_checks import MediaError, perceptual_hashes
-    from processors.reuse import BLOCKLIST_PREFIX, Sighting, image_index, sighting_records
+    from processors.reuse import BLOCKLIST_PREFIX
     from schemas.codec import get_codec
 
     settings = get_settings()
@@ -69,14 +69,21 @@ def block(paths: tuple[str, ...], label: str | None, as_hashes: bool) -> None:
             raise click.ClickException(f"{p}: {exc.code} {exc.detail}") from None
         items.append((label or p.name, hashlib.sha256(data).hexdigest(), hashes))
     create_topics(settings)
-    layout = image_index(settings.integrity_reuse_distance, settings.integrity_reuse_bands)
     producer = Producer(producer_config(settings.kafka_bootstrap))
     topic = INTEGRITY_MEDIA.name(settings)
     for name, sha, hashes in items:
-        s = Sighting(f"{BLOCKLIST_PREFIX}{name}", "", 0, sha, hashes)
-        for partition, rec in sighting_records(s, layout, settings.topic_partitions):
-            value = get_codec().encode("MediaSighting", rec)
-            producer.produce(topic, key=s.ref.encode(), value=value, partition=partition)
+        ref = f"{BLOCKLIST_PREFIX}{name}"
+        rec = {
+            "ref": ref,
+            "sender": "",
+            "submitted_at": 0,  # older than every case: the cases are the later of each pair
+            "sha256": sha,
+            "hashes": [f"{h:016x}" for h in hashes],
+            "probe": [],
+            "store": [],
+        }
+        value = get_codec().encode("MediaSighting", rec)
+        producer.produce(topic, key=ref.encode(), value=value)
         producer.poll(0)
     if producer.flush(30) > 0:
         raise click.ClickException("Kafka did not confirm every message")

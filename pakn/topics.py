@@ -88,22 +88,16 @@ CASE_EVENTS = TopicSpec(
     "Platform-internal: agency systems read their unit's stream (unit.<code>) instead.",
     config={"cleanup.policy": "delete", "retention.ms": "-1"},
 )
-# Submission integrity (docs/integrity.md §4): the image and place indexes are repartitioned by
-# bucket. Messages carry an explicit partition (processors.reuse.bucket_partition of the bucket
-# keys they hold), so each bucket lives on one partition and its table entries in that partition.
+# Submission integrity (docs/integrity.md §4): every worker keeps the window's submissions (read
+# from case.events) and the image blocklist below in memory; only findings about another case
+# travel (integrity.findings).
 INTEGRITY_MEDIA = TopicSpec(
     "integrity.media",
-    key="image ref (partition chosen by bucket)",
+    key="blocklist:<label>",
     values=("MediaSighting",),
-    doc="Internal repartition by image-index bucket: an image's probes and stores. 7 days.",
-    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
-)
-INTEGRITY_PLACES = TopicSpec(
-    "integrity.places",
-    key="case_id (partition chosen by cell)",
-    values=("PlaceSighting",),
-    doc="Internal repartition by place cell: a submission's probes and store. 7 days.",
-    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+    doc="The image blocklist (`pakn integrity block`), compacted and kept: every worker reads it "
+    "whole into its reuse index.",
+    config={"cleanup.policy": "compact"},
 )
 INTEGRITY_FINDINGS = TopicSpec(
     "integrity.findings",
@@ -277,7 +271,6 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     RECEPTION_RESULTS,
     RECEPTION_BOOKINGS,
     INTEGRITY_MEDIA,
-    INTEGRITY_PLACES,
     INTEGRITY_FINDINGS,
 )
 

@@ -153,3 +153,21 @@ def auto_reject_command(
         "result_text": flag.get("detail") or flag["code"],
         "rating": None,
     }
+
+
+def with_findings(
+    d: Decision, found: list[Finding], at_ms: int, input_id: str, max_duplicates: int | None
+) -> Decision:
+    """The opening decision of a case with its own findings kept and emitted in the same state
+    write (no round trip through a topic). The input's outbox entry is rewritten, so a
+    redelivered submission re-emits the flags with the rest."""
+    if d.state is None or not found:
+        return d
+    emits = list(d.emits)
+    state = d.state
+    for f in found:
+        fd = apply_flag(state, flag_record(f, at_ms), max_duplicates)
+        if fd.changed:
+            emits += fd.emits
+    state.remember(input_id, emits, None)
+    return Decision(state, changed=True, emits=emits, snapshot=True, forward=d.forward)

@@ -481,6 +481,7 @@ def place_links(found: list[Finding], case_id: str) -> list[Finding]:
     """The links one place lookup sends: the probing case's nearest earlier report, and the
     nearest later report it precedes (seen first because partitions run at their own pace) —
     at most two findings per lookup however many reports the cells hold."""
+
     def best(fs: list[Finding]) -> list[Finding]:
         return sorted(fs, key=lambda f: (f.distance or 0, f.related_case_id or "", f.case_id))[:1]
 
@@ -538,11 +539,103 @@ def store_place(
         kept.append([p.case_id, p.category, p.lat, p.lon, p.at_ms])
         changed = True
     if per_category is not None:
-        same = sorted(
-            (e for e in kept if e[1] == p.category), key=lambda e: (int(e[4]), str(e[0]))
-        )
+        same = sorted((e for e in kept if e[1] == p.category), key=lambda e: (int(e[4]), str(e[0])))
         if len(same) > per_category:
             drop = {id(e) for e in same[: len(same) - per_category]}
             kept = [e for e in kept if id(e) not in drop]
             changed = True
     return kept, changed
+
+
+# --- the indexes as one in-memory structure (the worker's; docs/integrity.md §4) ----------------
+class SightingIndex:
+    """Every recent image and place, in memory, checked and added in one step.
+
+    The worker feeds it every submission of the window (read from case.events by a follower
+    thread, and each submission it opens itself, at once) and the blocklist; a lookup reads a
+    few dozen dict entries, never the collection, and sends no message. Bounded per lookup
+    however hot the spot: a place cell keeps the newest ``per_category`` reports of each
+    category, a lookup returns at most two place links and ``MAX_REUSE_LINKS`` image links per
+    flagged case. Entries older than their window are dropped when their bucket or cell is next
+    written. Idempotent: adding a submission twice changes nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_distance: int = DEFAULT_REUSE_DISTANCE,
+        bands: int = DEFAULT_REUSE_BANDS,
+        reuse_window_ms: int | None = 365 * DAY_MS,
+        radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
+        duplicate_window_ms: int = DEFAULT_DUPLICATE_WINDOW_DAYS * DAY_MS,
+        per_category: int = 8,
+    ) -> None:
+        self.layout = image_index(max_distance, bands)
+        self.max_distance = max_distance
+        self.reuse_window_ms = reuse_window_ms
+        self.radius_m = radius_m
+        self.duplicate_window_ms = duplicate_window_ms
+        self.per_category = per_category
+        self.buckets: dict[str, list[list[Any]]] = {}
+        self.cells: dict[str, list[list[Any]]] = {}
+
+    # -- images --------------------------------------------------------------------------------
+    def check_image(self, s: Sighting, now_ms: int | None = None) -> list[Finding]:
+        """What an image meets (the later of each pair flagged), then the image is stored."""
+        found: list[Finding] = []
+        for key in dict.fromkeys(self.layout.probe_keys(s.hashes[0])):
+            entries = self.buckets.get(key)
+            if entries:
+                found += image_findings(s, entries, self.max_distance)
+        now = max(s.at_ms, now_ms or 0)
+        for h in dict.fromkeys(s.hashes):
+            hexed = f"{h:016x}"
+            for key in self.layout.add_keys(h):
+                self.buckets[key], _ = store_image(
+                    self.buckets.get(key), s, [hexed], now, self.reuse_window_ms
+                )
+        return nearest(found, MAX_REUSE_LINKS)
+
+    # -- places --------------------------------------------------------------------------------
+    def check_place(self, p: Place, now_ms: int | None = None) -> list[Finding]:
+        found: list[Finding] = []
+        for cell in probe_cells(p.lat, p.lon, self.radius_m):
+            entries = self.cells.get(cell)
+            if entries:
+                found += place_findings(p, entries, self.radius_m, self.duplicate_window_ms)
+        own = place_cell(p.lat, p.lon, self.radius_m)
+        self.cells[own], _ = store_place(
+            self.cells.get(own),
+            p,
+            max(p.at_ms, now_ms or 0),
+            self.duplicate_window_ms,
+            per_category=self.per_category,
+        )
+        return place_links(found, p.case_id)
+
+    def check_submission(self, record: dict[str, Any], now_ms: int | None = None) -> list[Finding]:
+        """Every finding of a CaseSubmitted record (its images and its place), which is then
+        in the index. Findings may flag the record's case or an earlier-seen later one."""
+        env = record["envelope"]
+        case_id = str(env["case_id"])
+        at = env["occurred_at"]
+        at_ms = at if isinstance(at, int) else int(at.timestamp() * 1000)
+        sender = record["sender"]["pseudonym"]
+        found: list[Finding] = []
+        for m in record.get("media") or []:
+            if m.get("phash"):
+                hashes = tuple(int(h, 16) for h in [m["phash"], *(m.get("phash_variants") or [])])
+                found += self.check_image(Sighting(case_id, sender, at_ms, m["sha256"], hashes))
+        loc = record["location"]
+        if loc.get("lat") is not None and loc.get("lon") is not None:
+            place = Place(case_id, record["category"], loc["lat"], loc["lon"], at_ms)
+            found += self.check_place(place, now_ms)
+        return found
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            "image_buckets": len(self.buckets),
+            "image_entries": sum(len(v) for v in self.buckets.values()),
+            "place_cells": len(self.cells),
+            "place_entries": sum(len(v) for v in self.cells.values()),
+        }

@@ -40,6 +40,8 @@ from pakn.topics import (
 from processors.case import CaseState, Decision, open_case
 from processors.clocks import apply_tick, due_entries
 from processors.due_index import DueIndex
+from processors.integrity import with_findings
+from processors.reuse import Finding
 from processors.tallies import case_facts, month_of
 from processors.tally_sums import Contribution, PartitionSums
 from processors.workflow import apply_command
@@ -74,6 +76,8 @@ class Cases:
     due: DueIndex = field(default_factory=DueIndex)
     sums: PartitionSums = field(default_factory=PartitionSums)
     on_opened: list[OnOpened] = field(default_factory=list)
+    # the integrity checks of a case being opened: findings kept in the same decision
+    checks: list[Callable[[dict[str, Any], CaseState], list[Finding]]] = field(default_factory=list)
     agents: tuple[Any, ...] = ()
 
     def load(self, case_id: str) -> CaseState | None:
@@ -105,7 +109,10 @@ class Cases:
     ) -> None:
         """Store the decision's state (its changelog record is the case.state snapshot), then
         send its events and result. A replay (nothing changed) sends the same events again."""
-        if d.changed and d.state is not None:
+        if d.state is not None and (d.changed or d.snapshot):
+            # A replay (``snapshot`` without ``changed``) writes the same state again: after a
+            # crash the local store can hold a write its changelog never got, and the changelog
+            # is the case.state topic everyone reads.
             self.table[case_id] = d.state  # a new object each input: never edited after this
             self.sums.change(partition, before, contribution(d.state))
         if d.state is not None:
@@ -227,12 +234,17 @@ def install(rt: Runtime) -> Cases:
             commune_code=record["location"].get("commune_code"),
             unit_code=record.get("unit_code"),
         ).code
-        d = await cases.decide(
-            event,
-            case_id,
-            lambda s: open_case(s, record, r.calendar(unit), r.policy, unit_code=unit),
-            raw=event.value,
-        )
+        event_id = str(record["envelope"]["event_id"])
+
+        def core(s: CaseState | None) -> Decision:
+            d = open_case(s, record, r.calendar(unit), r.policy, unit_code=unit)
+            if not (d.forward and d.changed and d.state is not None):
+                return d  # a redelivery (outbox replay) or a client retry: checked already
+            found = [f for check in cases.checks for f in check(record, d.state)]
+            limit = r.integrity.duplicate_flags_per_case
+            return with_findings(d, found, d.state.submitted_at_ms, event_id, limit)
+
+        d = await cases.decide(event, case_id, core, raw=event.value)
         for hook in cases.on_opened:
             await hook(record, d)
 

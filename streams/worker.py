@@ -21,6 +21,7 @@ from streams.app import create_app
 from streams.directory import LiveRouter, follow
 from streams.health import install as install_health
 from streams.runtime import Out, Runtime, send_to_kafka
+from streams.sightings import SightingsFollower
 
 log = logging.getLogger("worker")
 
@@ -30,7 +31,7 @@ class Worker:
     rt: Runtime
     cases: cases_feature.Cases
     tallies: Any
-    integrity: tuple[Any, ...]
+    integrity: integrity.Integrity
     reception: Any
     warnings: tuple[Any, ...]
 
@@ -86,6 +87,11 @@ def run(settings: Settings) -> None:
     names = [t.changelog_topic.get_topic_name() for t in worker.app.tables.values()]
     create_compacted(settings, [n for n in names if not n.startswith(settings.topic_prefix)])
     follow(settings, live)  # the published directory is read before the first submission
+    # the integrity index holds the window's submissions before the first lookup
+    feed = SightingsFollower(settings, worker.rt.rules.integrity.reuse_window_ms).start()
+    if not feed.wait_ready(120):
+        log.warning("the sightings feed is not at its end after 120 s: starting anyway")
+    worker.integrity.feed = feed
     web = "--with-web" if settings.worker_web_port else "--without-web"  # the CLI flag wins
     sys.argv = ["pakn-worker", "worker", web, "--loglevel", settings.log_level.lower()]
     worker.app.main()

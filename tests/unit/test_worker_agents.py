@@ -22,12 +22,10 @@ from pakn.topics import (
     COMMAND_RESULTS,
     DEAD_LETTERS,
     INTEGRITY_FINDINGS,
-    INTEGRITY_PLACES,
     UNIT_FACTS,
     UNIT_TALLIES,
 )
 from processors.case import to_ms
-from processors.reuse import Place, place_plan
 from processors.tallies import BIT, FACTS
 from schemas.codec import get_codec
 from streams.cases import partition_of
@@ -86,12 +84,10 @@ async def test_a_submission_opens_its_case_with_two_events_and_one_state_write(
     case_id = await submit(w, submitted_record(FEB))
     state = w.worker.cases.load(case_id)
     assert state.status == "submitted" and state.unit_code == "00070"
+    # nothing else is sent: the state's record is the table's changelog, the unit streams are
+    # the router's, the sums leave on the timer, the integrity checks ran in memory
+    assert [s.topic for s in w.out.sent] == [w.topic(CASE_EVENTS)] * 2
     assert w.kinds(CASE_EVENTS) == ["CaseSubmitted", "DeadlineSet"]
-    # the only other sends: the place index's lookups (the state's record is the table's
-    # changelog; the unit streams are the router's; the sums leave on the timer)
-    others = {s.topic for s in w.out.sent} - {w.topic(CASE_EVENTS), w.topic(INTEGRITY_PLACES)}
-    assert others == set()
-    assert len([s for s in w.out.sent if s.topic == w.topic(INTEGRITY_PLACES)]) <= 2
     counts = w.worker.cases.sums.counts(0, "00070", "2026-02")
     assert counts is not None and counts[FACTS.index("received")] == 1
     # the events carry the unit for the router
@@ -247,28 +243,40 @@ async def test_a_tally_adds_the_partitions_up_and_a_resend_changes_no_figure(
 
 
 # --- integrity: a hot spot stays O(1) per submission -----------------------------------------
-async def test_a_hot_spot_sends_at_most_two_links_per_submission_and_keeps_cells_bounded(
+async def test_a_hot_spot_costs_each_submission_a_bounded_number_of_links_and_messages(
     w: InProcess,
 ) -> None:
+    """40 reports of one flooded street: each new case is linked to the nearest earlier one in
+    its own opening (no message), sends nothing else, and the index keeps a bounded cell."""
     ir = w.worker.rt.rules.integrity
     for i in range(40):
-        case_id = str(uuid.uuid4())
-        at = to_ms(FEB + timedelta(minutes=i))
-        p = Place(case_id, "flooding", 21.0285 + i * 1e-6, 105.8542, at)
-        for part, plan in place_plan(p, ir.duplicate_radius_m, 6).items():
-            rec = {
-                "case_id": case_id,
-                "category": p.category,
-                "lat": p.lat,
-                "lon": p.lon,
-                "submitted_at": at,
-                **plan,
-            }
-            w.out.clear()
-            await put(w, "place-index", "PlaceSighting", rec, case_id, part)
-            assert len(w.sent(INTEGRITY_FINDINGS)) <= 2
-    table = w.worker.app.tables["place-cells"]
-    assert max(len(v) for v in table.values()) <= ir.place_entries_per_category
+        rec = submitted_record(FEB + timedelta(minutes=i))
+        rec["category"] = "flooding"
+        rec["location"] = {**rec["location"], "lat": 21.0285 + i * 1e-6, "lon": 105.8542}
+        w.out.clear()
+        case_id = await submit(w, rec)
+        flags = w.worker.cases.load(case_id).integrity_flags
+        assert len(flags) == (0 if i == 0 else 1)  # the nearest earlier report
+        assert w.kinds(CASE_EVENTS) == ["CaseSubmitted", "DeadlineSet"] + (
+            ["IntegrityFlag"] if i else []
+        )
+        assert w.sent(INTEGRITY_FINDINGS) == []  # in order: nothing about another case
+    cells = w.worker.integrity.index.cells
+    assert max(len(v) for v in cells.values()) <= ir.place_entries_per_category
+
+
+async def test_a_later_report_seen_first_is_linked_through_the_findings_topic(
+    w: InProcess,
+) -> None:
+    later = submitted_record(FEB + timedelta(minutes=5))
+    earlier = submitted_record(FEB)
+    for rec in (later, earlier):
+        rec["category"] = "flooding"
+    later_id = await submit(w, later)
+    w.out.clear()
+    await submit(w, earlier)  # its partition ran behind
+    [(_, flag)] = w.sent(INTEGRITY_FINDINGS)
+    assert str(flag["envelope"]["case_id"]) == later_id and flag["kind"] == "likely_duplicate"
 
 
 async def test_a_case_keeps_a_bounded_number_of_duplicate_links(w: InProcess) -> None:
