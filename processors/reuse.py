@@ -547,6 +547,20 @@ def store_place(
     return kept, changed
 
 
+def _expired(entry: list[Any], oldest: int) -> bool:
+    return int(entry[3]) < oldest and not str(entry[1]).startswith(BLOCKLIST_PREFIX)
+
+
+def _newest_of_hash(entries: list[list[Any]], hexed: str, keep: int) -> list[list[Any]]:
+    """A viral photo posted a thousand times: keep the newest ``keep`` copies of one exact hash
+    in a bucket (blocklist entries always), so a lookup reads a bounded bucket."""
+    same = [e for e in entries if e[0] == hexed and not str(e[1]).startswith(BLOCKLIST_PREFIX)]
+    if len(same) <= keep:
+        return entries
+    drop = {id(e) for e in sorted(same, key=lambda e: (int(e[3]), str(e[1])))[: len(same) - keep]}
+    return [e for e in entries if id(e) not in drop]
+
+
 # --- the indexes as one in-memory structure (the worker's; docs/integrity.md §4) ----------------
 class SightingIndex:
     """Every recent image and place, in memory, checked and added in one step.
@@ -569,31 +583,56 @@ class SightingIndex:
         radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
         duplicate_window_ms: int = DEFAULT_DUPLICATE_WINDOW_DAYS * DAY_MS,
         per_category: int = 8,
+        per_hash: int = 8,
     ) -> None:
         self.layout = image_index(max_distance, bands)
+        self.per_hash = per_hash
+        # int bucket keys (band << 32 | piece) and each band's flip masks, computed once: a
+        # lookup is a few hundred dict probes of ints, not as many formatted strings
+        self._sizes = self.layout._sizes
+        self._masks = _flip_masks(self._sizes, max_distance // len(self._sizes))
         self.max_distance = max_distance
         self.reuse_window_ms = reuse_window_ms
         self.radius_m = radius_m
         self.duplicate_window_ms = duplicate_window_ms
         self.per_category = per_category
-        self.buckets: dict[str, list[list[Any]]] = {}
+        self.buckets: dict[int, list[list[Any]]] = {}
         self.cells: dict[str, list[list[Any]]] = {}
+
+    def _keys(self, h: int) -> list[int]:
+        out, shift = [], HASH_BITS
+        for band, size in enumerate(self._sizes):
+            shift -= size
+            out.append((band << 32) | ((h >> shift) & ((1 << size) - 1)))
+        return out
 
     # -- images --------------------------------------------------------------------------------
     def check_image(self, s: Sighting, now_ms: int | None = None) -> list[Finding]:
         """What an image meets (the later of each pair flagged), then the image is stored."""
-        found: list[Finding] = []
-        for key in dict.fromkeys(self.layout.probe_keys(s.hashes[0])):
-            entries = self.buckets.get(key)
-            if entries:
-                found += image_findings(s, entries, self.max_distance)
+        buckets = self.buckets
+        probe: list[int] = []
+        for k0 in self._keys(s.hashes[0]):
+            probe += [k0 ^ m for m in self._masks[k0 >> 32]]
+        hit = buckets.keys() & probe  # a set intersection in C, not a probe per key in Python
+        entries = [e for k in hit for e in buckets[k]]
+        found = image_findings(s, entries, self.max_distance) if entries else []
         now = max(s.at_ms, now_ms or 0)
+        oldest = None if self.reuse_window_ms is None else now - self.reuse_window_ms
         for h in dict.fromkeys(s.hashes):
             hexed = f"{h:016x}"
-            for key in self.layout.add_keys(h):
-                self.buckets[key], _ = store_image(
-                    self.buckets.get(key), s, [hexed], now, self.reuse_window_ms
-                )
+            entry = image_entry(s, hexed)
+            for key in self._keys(h):
+                bucket = buckets.get(key)
+                if bucket is None:
+                    buckets[key] = [entry]
+                    continue
+                if any(e[1] == s.ref and e[0] == hexed and e[4] == s.sha256 for e in bucket):
+                    continue  # stored once (a submission fed twice)
+                if oldest is not None and _expired(bucket[0], oldest):
+                    bucket[:] = [e for e in bucket if not _expired(e, oldest)]
+                bucket.append(entry)
+                if len(bucket) > self.per_hash:
+                    buckets[key] = _newest_of_hash(bucket, hexed, self.per_hash)
         return nearest(found, MAX_REUSE_LINKS)
 
     # -- places --------------------------------------------------------------------------------

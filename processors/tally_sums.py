@@ -98,21 +98,25 @@ def fold_partition_sum(
     thresholds: Thresholds,
 ) -> tuple[dict[str, Any], bool, list[str]]:
     """The unit-month with one partition's sum set (if newer than the one it has). Returns
-    (tally, changed, newly raised flags); an older or equal stamp, or the same counts, change
-    nothing. A month kept before the sums (per-case shards) drops them on the first sum: the
+    (tally, changed, newly raised flags); an older or equal stamp changes nothing, the same
+    counts newer only the stamp. A month kept before the sums (per-case shards) drops them on the first sum: the
     worker that sends it has recomputed every partition from the cases themselves."""
     t = tally or new_tally(unit, month)
     parts = {} if "shards" in t else dict(t.get("partitions") or {})
     key = str(partition)
     have = parts.get(key)
-    if have is not None and (have["stamp"] >= stamp or have["counts"] == counts):
+    if have is not None and have["stamp"] >= stamp:
         return t, False, []
     parts[key] = {"stamp": stamp, "counts": list(counts)}
+    t = {k: v for k, v in t.items() if k != "shards"}
+    if have is not None and have["counts"] == list(counts) and "shards" not in (tally or {}):
+        # the same figures, newer: keep the stamp (an older sum arriving later must lose)
+        t["partitions"] = parts
+        return t, True, []
     totals = {
         f: sum(p["counts"][i] for p in parts.values() if i < len(p["counts"]))
         for i, f in enumerate(FACTS)
     }
-    t = {k: v for k, v in t.items() if k != "shards"}
     t.update(partitions=parts, counts=totals, version=t["version"] + 1)
     raised = [f for f in flags_of(totals, thresholds) if f not in t["flags"]]
     t["flags"] = t["flags"] + raised

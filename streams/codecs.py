@@ -32,7 +32,8 @@ class Utf8(codecs.Codec):
 
 def encode_state(state: CaseState) -> bytes:
     record = state.snapshot()
-    record["state_json"] = json.dumps(state.to_dict(), separators=(",", ":"), ensure_ascii=False)
+    # the fields as they are (json copies nothing): to_dict() deep-copies for a stored dict
+    record["state_json"] = json.dumps(state.__dict__, separators=(",", ":"), ensure_ascii=False)
     return get_codec().encode("CaseState", record)
 
 
