@@ -16,24 +16,13 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from pakn.topics import producer_config  # the one definition; importable from here too
+
 log = logging.getLogger(__name__)
 
 
 class Unavailable(Exception):
     """Kafka did not (or cannot now) confirm the write: nothing was accepted."""
-
-
-def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
-    """The settings every producer feeding faust-read topics must have (see stack-notes)."""
-    return {
-        "bootstrap.servers": bootstrap,
-        "enable.idempotence": True,
-        "acks": "all",
-        "partitioner": "murmur2_random",  # same partition as aiokafka/faust for the same key
-        "linger.ms": 2,
-        "compression.type": "lz4",
-        **extra,
-    }
 
 
 class Publisher:

@@ -16,6 +16,20 @@ from pakn.settings import Settings
 DAY_MS = 24 * 3600 * 1000
 
 
+def producer_config(bootstrap: str, **extra: object) -> dict[str, object]:
+    """What every producer feeding faust-read topics must set (stack notes): idempotent with
+    acks=all, and murmur2 keys, so a key lands in the partition faust (aiokafka) would choose."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "partitioner": "murmur2_random",
+        "linger.ms": 2,
+        "compression.type": "lz4",
+        **extra,
+    }
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     suffix: str

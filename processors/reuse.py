@@ -607,15 +607,20 @@ class SightingIndex:
         return out
 
     # -- images --------------------------------------------------------------------------------
-    def check_image(self, s: Sighting, now_ms: int | None = None) -> list[Finding]:
-        """What an image meets (the later of each pair flagged), then the image is stored."""
+    def check_image(
+        self, s: Sighting, now_ms: int | None = None, probe: bool = True
+    ) -> list[Finding]:
+        """What an image meets (the later of each pair flagged), then the image is stored
+        (``probe=False``: only stored — a submission another worker checked)."""
         buckets = self.buckets
-        probe: list[int] = []
-        for k0 in self._keys(s.hashes[0]):
-            probe += [k0 ^ m for m in self._masks[k0 >> 32]]
-        hit = buckets.keys() & probe  # a set intersection in C, not a probe per key in Python
-        entries = [e for k in hit for e in buckets[k]]
-        found = image_findings(s, entries, self.max_distance) if entries else []
+        found: list[Finding] = []
+        if probe:
+            keys: list[int] = []
+            for k0 in self._keys(s.hashes[0]):
+                keys += [k0 ^ m for m in self._masks[k0 >> 32]]
+            hit = buckets.keys() & keys  # a set intersection in C, not a probe per key
+            entries = [e for k in hit for e in buckets[k]]
+            found = image_findings(s, entries, self.max_distance) if entries else []
         now = max(s.at_ms, now_ms or 0)
         oldest = None if self.reuse_window_ms is None else now - self.reuse_window_ms
         for h in dict.fromkeys(s.hashes):
@@ -636,9 +641,9 @@ class SightingIndex:
         return nearest(found, MAX_REUSE_LINKS)
 
     # -- places --------------------------------------------------------------------------------
-    def check_place(self, p: Place, now_ms: int | None = None) -> list[Finding]:
+    def check_place(self, p: Place, now_ms: int | None = None, probe: bool = True) -> list[Finding]:
         found: list[Finding] = []
-        for cell in probe_cells(p.lat, p.lon, self.radius_m):
+        for cell in probe_cells(p.lat, p.lon, self.radius_m) if probe else ():
             entries = self.cells.get(cell)
             if entries:
                 found += place_findings(p, entries, self.radius_m, self.duplicate_window_ms)
@@ -652,7 +657,9 @@ class SightingIndex:
         )
         return place_links(found, p.case_id)
 
-    def check_submission(self, record: dict[str, Any], now_ms: int | None = None) -> list[Finding]:
+    def check_submission(
+        self, record: dict[str, Any], now_ms: int | None = None, probe: bool = True
+    ) -> list[Finding]:
         """Every finding of a CaseSubmitted record (its images and its place), which is then
         in the index. Findings may flag the record's case or an earlier-seen later one."""
         env = record["envelope"]
@@ -664,11 +671,12 @@ class SightingIndex:
         for m in record.get("media") or []:
             if m.get("phash"):
                 hashes = tuple(int(h, 16) for h in [m["phash"], *(m.get("phash_variants") or [])])
-                found += self.check_image(Sighting(case_id, sender, at_ms, m["sha256"], hashes))
+                s = Sighting(case_id, sender, at_ms, m["sha256"], hashes)
+                found += self.check_image(s, probe=probe)
         loc = record["location"]
         if loc.get("lat") is not None and loc.get("lon") is not None:
             place = Place(case_id, record["category"], loc["lat"], loc["lon"], at_ms)
-            found += self.check_place(place, now_ms)
+            found += self.check_place(place, now_ms, probe)
         return found
 
     def sizes(self) -> dict[str, int]:

@@ -99,8 +99,8 @@ def fold_partition_sum(
 ) -> tuple[dict[str, Any], bool, list[str]]:
     """The unit-month with one partition's sum set (if newer than the one it has). Returns
     (tally, changed, newly raised flags); an older or equal stamp changes nothing, the same
-    counts newer only the stamp. A month kept before the sums (per-case shards) drops them on the first sum: the
-    worker that sends it has recomputed every partition from the cases themselves."""
+    counts newer only the stamp. A month kept before the sums (per-case shards) drops them on
+    the first sum: the worker that sends it has recomputed every partition from its cases."""
     t = tally or new_tally(unit, month)
     parts = {} if "shards" in t else dict(t.get("partitions") or {})
     key = str(partition)

@@ -59,7 +59,8 @@ class Integrity:
         out: list[Finding] = []
         for name, rec in self.feed.drain():
             if name == "CaseSubmitted":
-                self.index.check_submission(rec)  # known already if this worker opened it
+                # stored only: its own worker checked it (and if that is us, it is known)
+                self.index.check_submission(rec, probe=False)
             elif str(rec.get("ref", "")).startswith(BLOCKLIST_PREFIX):
                 hashes = tuple(int(h, 16) for h in rec["hashes"])
                 s = Sighting(rec["ref"], "", 0, rec["sha256"], hashes)

@@ -84,7 +84,9 @@ def install(rt: Runtime) -> tuple[Any, ...]:
         key = wid.encode()
         pending = []
         if d.changed and d.state is not None:
-            pending.append(await rt.send(state_topic, key, "WarningState", state_record(d.state)))
+            pending.append(
+                await rt.send_acked(state_topic, key, "WarningState", state_record(d.state))
+            )
         if d.outgoing is not None and d.state is not None:
             c = d.state["content"]
             for commune in d.outgoing.communes:
@@ -103,9 +105,9 @@ def install(rt: Runtime) -> tuple[Any, ...]:
                         "cap_url": cap_url(wid),
                     }
                     pending.append(
-                        await rt.send(by_commune_topic, commune.encode(), "FanoutTask", task)
+                        await rt.send_acked(by_commune_topic, commune.encode(), "FanoutTask", task)
                     )
-        pending.append(await rt.send(results_topic, key, "WarningResult", d.result))
+        pending.append(await rt.send_acked(results_topic, key, "WarningResult", d.result))
         await _sent(pending)
         if d.changed and d.state is not None:
             warnings_table[wid] = d.state
@@ -118,7 +120,7 @@ def install(rt: Runtime) -> tuple[Any, ...]:
         if not rows:
             return  # stale (older than what we have)
         pending = [
-            await rt.send(by_commune_topic, commune.encode(), "SubscriberRow", row)
+            await rt.send_acked(by_commune_topic, commune.encode(), "SubscriberRow", row)
             for commune, row in rows
         ]
         await _sent(pending)

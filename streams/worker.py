@@ -20,7 +20,7 @@ from streams import integrity, oversight, reception, warnings
 from streams.app import create_app
 from streams.directory import LiveRouter, follow
 from streams.health import install as install_health
-from streams.runtime import Out, Runtime, send_to_kafka
+from streams.runtime import KafkaOut, Out, Recorder, Runtime, send_to_kafka
 from streams.sightings import SightingsFollower
 
 log = logging.getLogger("worker")
@@ -44,16 +44,24 @@ def build(
     settings: Settings,
     *,
     store: str = "rocksdb://",
-    out: Out = send_to_kafka,
+    out: Out | None = None,
     live: LiveRouter | None = None,
 ) -> Worker:
-    """The worker's app with every feature installed (nothing started)."""
+    """The worker's app with every feature installed (nothing started). ``out``: how the
+    features send (default: librdkafka, flushed before faust commits; tests: a Recorder)."""
     from pakn.rules import router_from_settings, rules_from_settings
 
     if live is None:
         live = LiveRouter(router_from_settings(settings))
     rules = rules_from_settings(settings, router=live.router)
-    rt = Runtime(create_app(settings, store=store), settings, rules, out=out, live=live)
+    app = create_app(settings, store=store)
+    if out is None:
+        kafka = KafkaOut(settings)
+        kafka.attach(app)
+        out = kafka
+    acked = out if isinstance(out, Recorder) else send_to_kafka
+    rt = Runtime(app, settings, rules, out=out, acked_out=acked, live=live)
+    rules.calendar(None)  # the default calendar's table is built now, not at the first input
     cases = cases_feature.install(rt)
     worker = Worker(
         rt,
