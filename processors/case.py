@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from processors.sla import Calendar, SlaPolicy, StageClock, StageOutcome, default_policy
@@ -18,6 +19,7 @@ from processors.sla import Calendar, SlaPolicy, StageClock, StageOutcome, defaul
 EVENTS_NS = uuid.UUID("6f1c3c52-5d0b-4f0e-9a51-2a4f3b1d7e10")
 PRODUCER = "worker/0.1.0"
 NOTE_FIELDS = ("kind", "code", "related_case_id", "media_sha256", "detail")
+HN = ZoneInfo("Asia/Ho_Chi_Minh")  # naive instants in stored clocks are Hanoi time
 OUTBOX_SIZE = 8  # inputs whose outputs are kept: covers any uncommitted redelivery window
 
 Emit = tuple[str, dict[str, Any]]  # (Avro message type, record)
@@ -109,8 +111,12 @@ class CaseState:
         entry["clock"] = clock.to_dict()
 
     def due_ms(self, stage: str) -> int | None:
-        clock = self.clock(stage)
-        return to_ms(clock.due_at) if clock else None
+        entry = self.stages.get(stage)
+        if entry is None:
+            return None
+        # the one field, not the whole clock: a snapshot is taken on every state write
+        due = datetime.fromisoformat(entry["clock"]["due_at"])
+        return to_ms(due if due.tzinfo is not None else due.replace(tzinfo=HN))
 
     def late_stages(self) -> list[str]:
         return [
