@@ -357,7 +357,8 @@ def test_the_analyst_cannot_read_pseudonyms_nor_write(analyst: Settings, env: Se
         c
         for (c,) in run(
             analyst,
-            "SELECT name FROM system.columns WHERE table = 'v_event_facts' AND database = currentDatabase()",
+            "SELECT name FROM system.columns "
+            "WHERE table = 'v_event_facts' AND database = currentDatabase()",
         )
     ]
     assert facts and not any("pseudonym" in c for c in facts)
