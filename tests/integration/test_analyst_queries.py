@@ -12,7 +12,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -31,6 +31,8 @@ from sinks.rows import CASE_EVENT_COLUMNS, FACT_COLUMNS, case_event_fact_row, ca
 pytestmark = pytest.mark.integration
 
 DOC = PROJECT_ROOT / "docs" / "analyst-queries.md"
+BI_DOC = PROJECT_ROOT / "docs" / "bi.md"
+CHART_RE = re.compile(r"```sql\n-- chart: ([a-z0-9-]+)\n(.*?)```", re.S)
 TEMPLATE = PROJECT_ROOT / "pakn" / "services" / "templates" / "clickhouse-users.xml"
 QUERY_RE = re.compile(r"```sql\n-- query: ([a-z0-9-]+)\n(.*?)```", re.S)
 ACCESS_DENIED, UNKNOWN_IDENTIFIER, READONLY = 291, 47, 164
@@ -39,6 +41,10 @@ PSEUDONYM = "5e" * 32
 
 def doc_queries() -> dict[str, str]:
     return dict(QUERY_RE.findall(DOC.read_text()))
+
+
+def doc_charts() -> dict[str, str]:
+    return dict(CHART_RE.findall(BI_DOC.read_text()))
 
 
 def shipped_analyst() -> ET.Element:
@@ -318,6 +324,34 @@ def test_every_analyst_query_of_the_doc_answers_right(analyst: Settings, env: Se
                 name,
                 got,
             )
+
+
+CHARTS: dict[str, list[tuple[Any, ...]]] = {
+    "late-share-by-unit-and-month": [
+        (date(2026, 2, 1), "00004", 2, 0.0),
+        (date(2026, 2, 1), "00070", 3, 0.667),
+        (date(2026, 3, 1), "00004", 1, 1.0),
+        (date(2026, 3, 1), "00070", 1, 0.0),
+    ],
+    "deadline-compliance-by-stage": [
+        (date(2026, 2, 1), "handle", 4, 0.5),
+        (date(2026, 2, 1), "receive", 2, 0.5),
+        (date(2026, 3, 1), "handle", 2, 0.5),
+        (date(2026, 3, 1), "receive", 1, 1.0),
+    ],
+    "dissatisfied-repeats": [
+        (date(2026, 2, 1), "00004", 5, 1),
+        (date(2026, 2, 1), "00070", 3, 0),
+    ],
+}
+
+
+def test_the_bi_charts_of_the_doc_answer_right(analyst: Settings, env: Settings) -> None:
+    charts = doc_charts()
+    assert set(charts) == set(CHARTS), "each chart in docs/bi.md has its expected answer here"
+    load_fixture(env)
+    for name, sql in charts.items():
+        assert run(analyst, sql) == CHARTS[name], name
 
 
 def test_the_analyst_cannot_read_pseudonyms_nor_write(analyst: Settings, env: Settings) -> None:
