@@ -164,9 +164,7 @@ def load_dimensions(
     now = datetime.now(UTC)
     version = time.time_ns()
     if history is None:
-        history = [
-            shipped_directory(n) for n in SHIPPED if shipped_directory(n).name != directory.name
-        ]
+        history = [d for d in map(shipped_directory, SHIPPED) if d.name != directory.name]
     first, last = years or (2025, now.year + 1)
     db = settings.clickhouse_database
     client = clickhouse(settings)
