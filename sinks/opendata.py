@@ -133,7 +133,8 @@ def published_rows(
     page_size: int | None = None,
     batch: int = 5000,
 ) -> Iterator[tuple[Any, ...]]:
-    """Published results of a month (by publication time, Hanoi), oldest first, by case id."""
+    """Published results of a month (by publication time, Hanoi), oldest first, then by case id
+    (as text)."""
     start, end = month_bounds(month)
     conds = [
         "status IN %(statuses)s",
@@ -150,7 +151,8 @@ def published_rows(
         conds.append("unit_code = %(unit)s")
         params["unit"] = unit
     base = f"SELECT {', '.join(_RESULT_COLUMNS)} FROM {db}.cases FINAL WHERE "
-    order = " ORDER BY published_at, case_id"
+    # case ids as text: the order a reader of the file sees (ClickHouse orders UUIDs otherwise)
+    order = " ORDER BY published_at, toString(case_id)"
     if page is not None or page_size is not None:
         size = page_size or 1000
         params |= {"offset": ((page or 1) - 1) * size, "limit": size}
@@ -165,7 +167,7 @@ def published_rows(
             where.append(
                 "(published_at > toDateTime(%(at)s, 'Asia/Ho_Chi_Minh') OR "
                 "(published_at = toDateTime(%(at)s, 'Asia/Ho_Chi_Minh') "
-                "AND case_id > toUUID(%(id)s)))"
+                "AND toString(case_id) > %(id)s))"
             )
             params |= {"at": after[0].strftime("%Y-%m-%d %H:%M:%S"), "id": after[1]}
         rows = query(base + " AND ".join(where) + order + f" LIMIT {int(batch)}", params)
