@@ -69,12 +69,17 @@ def topics_cmd() -> None:
 
 
 @main.command("migrate")
-def migrate_cmd() -> None:
-    """Apply the ClickHouse migrations that are not applied yet."""
+@click.option("--no-dimensions", is_flag=True, help="Do not (re)load the dimension tables.")
+def migrate_cmd(no_dimensions: bool) -> None:
+    """Apply the ClickHouse migrations that are not applied yet, then load the dimensions
+    (units, categories, working-day calendar) from the data files."""
+    from pakn.warehouse_cli import refresh_dimensions
     from sinks.migrate import migrate
 
     applied = migrate(get_settings())
     click.echo(f"applied: {', '.join(applied) or 'nothing new'}")
+    if not no_dimensions:
+        click.echo(refresh_dimensions(get_settings()))
 
 
 # --- processes -----------------------------------------------------------------------------
@@ -211,16 +216,20 @@ def config_reference() -> str:
 def _register_optional() -> None:
     """Sub-commands that live beside their subject."""
     from pakn.calendar_cli import calendar
+    from pakn.export_cli import export
     from pakn.integrity_cli import integrity
     from pakn.privacy_cli import privacy
     from pakn.token_cli import token
     from pakn.units_cli import units
+    from pakn.warehouse_cli import warehouse
 
     main.add_command(calendar)
     main.add_command(privacy)
     main.add_command(integrity)
     main.add_command(token)
     main.add_command(units)
+    main.add_command(warehouse)
+    main.add_command(export)
 
 
 _register_optional()

@@ -224,6 +224,9 @@ def rebuild(
     started = time.monotonic()
     say(f"migrating {database}")
     migrate(target)
+    from pakn.warehouse_cli import refresh_dimensions
+
+    say(refresh_dimensions(target))
     say(f"reading the topics from the start (consumer group {group})")
     messages, _ = catch_up(target, timeout_s)
     out = Rebuilt(database, group, messages, time.monotonic() - started)

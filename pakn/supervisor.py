@@ -36,6 +36,9 @@ def run_all(settings: Settings, reset: bool = False) -> None:
         click.echo(published.summary())
     applied = migrate(settings)
     click.echo(f"migrations applied: {', '.join(applied) or 'none new'}")
+    from pakn.warehouse_cli import refresh_dimensions
+
+    click.echo(refresh_dimensions(settings))
 
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)

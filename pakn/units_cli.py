@@ -138,3 +138,14 @@ def publish_cmd(file: str | None, shipped: str | None, rules: str | None, dry_ru
         click.echo(f"dry run: {len(done.changes)} message(s) for generation {done.generation}")
         return
     click.echo(done.summary())
+    # the warehouse's unit dimension follows the published directory (docs/warehouse.md)
+    from pakn.warehouse_cli import refresh_dimensions
+
+    try:
+        click.echo(refresh_dimensions(get_settings(), _directory(file, shipped)))
+    except Exception as exc:  # the warehouse may be down: the topic is what workers follow
+        click.echo(
+            f"warehouse dimensions not refreshed ({str(exc)[:200]}): "
+            "run `pakn warehouse dimensions`",
+            err=True,
+        )

@@ -40,6 +40,7 @@ from sinks.rows import (
     CASE_COLUMNS,
     CASE_EVENT_COLUMNS,
     DELIVERY_COLUMNS,
+    FACT_COLUMNS,
     FLAG_COLUMNS,
     INTEGRITY_FLAG_COLUMNS,
     RECEPTION_BOOKING_COLUMNS,
@@ -47,6 +48,7 @@ from sinks.rows import (
     WARNING_AREA_COLUMNS,
     WARNING_COLUMNS,
     audit_row,
+    case_event_fact_row,
     case_event_row,
     case_row,
     delivery_row,
@@ -92,6 +94,10 @@ class Route:
     more_table: str | None = None
     more_columns: tuple[str, ...] = ()
     more: Callable[[dict[str, Any]], list[tuple[Any, ...]]] | None = None
+    # one row of another table per record (the typed facts of a case event)
+    also_table: str | None = None
+    also_columns: tuple[str, ...] = ()
+    also: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
 
 
 def routes(settings: Settings) -> dict[str, Route]:
@@ -104,6 +110,9 @@ def routes(settings: Settings) -> dict[str, Route]:
             "integrity_flags",  # an IntegrityFlag is also a row of its own table
             INTEGRITY_FLAG_COLUMNS,
             _integrity_flag_rows,
+            "case_event_facts",  # the payload's typed columns (no JSON parsing for analysts)
+            FACT_COLUMNS,
+            case_event_fact_row,
         ),
         CASE_STATE.name(settings): Route(
             "cases", "CaseState", CASE_COLUMNS, lambda rec, _: case_row(rec)
@@ -153,6 +162,7 @@ class ClickHouseSink:
         self.routes = routes(settings)
         self.columns = {r.table: r.columns for r in self.routes.values()}
         self.columns |= {r.more_table: r.more_columns for r in self.routes.values() if r.more_table}
+        self.columns |= {r.also_table: r.also_columns for r in self.routes.values() if r.also_table}
         self._dlq_topic = DEAD_LETTERS.name(settings)
         self.consumer = Consumer(
             {
@@ -183,10 +193,14 @@ class ClickHouseSink:
             route = self.routes[topic]
             if name != route.message and not (route.message is None and "envelope" in record):
                 raise DecodeError("invalid_event", f"{name} does not belong on {topic}")
-            self.batch.add(route.table, route.row(record, msg))
+            # every row of the record first: one that fails leaves none of them in the batch
+            rows = [(route.table, route.row(record, msg))]
             if route.more is not None and route.more_table is not None:
-                for row in route.more(record):
-                    self.batch.add(route.more_table, row)
+                rows += [(route.more_table, row) for row in route.more(record)]
+            if route.also is not None and route.also_table is not None:
+                rows.append((route.also_table, route.also(record)))
+            for table, row in rows:
+                self.batch.add(table, row)
         except (DecodeError, KeyError, TypeError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, DecodeError) else "invalid_event"
             log.warning(

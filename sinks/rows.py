@@ -93,6 +93,73 @@ def case_event_row(
     )
 
 
+# --- typed facts of case events (sinks/migrations/0012_case_event_facts.sql) ----------------
+# column -> (payload field, kind). Found by field name whatever the event type, so a new event
+# type fills the columns it shares; a field an event lacks (or holds as null) is NULL.
+FACT_FIELDS: dict[str, tuple[str, str]] = {
+    "unit_code": ("unit_code", "text"),
+    "stage": ("stage", "text"),
+    "level": ("level", "text"),
+    "due_at": ("due_at", "time"),
+    "on_time": ("on_time", "flag"),
+    "late_working_minutes": ("late_working_minutes", "count"),
+    "used_working_minutes": ("used_working_minutes", "count"),
+    "working_minutes": ("working_minutes", "count"),
+    "command": ("command", "text"),
+    "from_status": ("from_status", "text"),
+    "to_status": ("to_status", "text"),
+    "reason": ("reason", "text"),
+    "target_unit": ("target_unit", "text"),
+    "rating": ("rating", "text"),
+    "repeat_count": ("repeat", "count"),
+    "process": ("process", "text"),
+    "category": ("category", "text"),
+    "commune_code": ("commune_code", "text"),
+    "channel": ("channel", "text"),
+}
+FACT_COLUMNS = (
+    "event_id",
+    "case_id",
+    "event_type",
+    "occurred_at",
+    *FACT_FIELDS,
+    "ingested_at",
+)
+# fields also looked for one level down (the submission's place)
+_NESTED = {"commune_code": "location"}
+
+
+def _fact(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "time":
+        return _dt(value) if isinstance(value, (int, datetime)) else None
+    if kind == "flag":
+        return int(bool(value))
+    if kind == "count":
+        return int(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def case_event_fact_row(record: dict[str, Any], now: datetime | None = None) -> tuple[Any, ...]:
+    """The typed columns of one case event (the same record as its case_events row)."""
+    env = record["envelope"]
+    values = []
+    for column, (name, kind) in FACT_FIELDS.items():
+        value = record.get(name)
+        if value is None and column in _NESTED:
+            value = (record.get(_NESTED[column]) or {}).get(name)
+        values.append(_fact(kind, value))
+    return (
+        env["event_id"],
+        env["case_id"],
+        env["event_type"],
+        _dt(env["occurred_at"]),
+        *values,
+        now or datetime.now(UTC),
+    )
+
+
 def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
     return (
         state["case_id"],

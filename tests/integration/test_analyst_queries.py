@@ -12,7 +12,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -22,11 +22,17 @@ from clickhouse_driver.errors import ServerException
 
 from pakn.services.clickhouse import ClickHouse
 from pakn.settings import PROJECT_ROOT, Settings
+from processors.calendar import TZ, WorkingCalendar
+from processors.units import shipped_directory
 from sinks.connection import clickhouse
+from sinks.dimensions import load_dimensions
+from sinks.rows import CASE_EVENT_COLUMNS, FACT_COLUMNS, case_event_fact_row, case_event_row
 
 pytestmark = pytest.mark.integration
 
 DOC = PROJECT_ROOT / "docs" / "analyst-queries.md"
+BI_DOC = PROJECT_ROOT / "docs" / "bi.md"
+CHART_RE = re.compile(r"```sql\n-- chart: ([a-z0-9-]+)\n(.*?)```", re.S)
 TEMPLATE = PROJECT_ROOT / "pakn" / "services" / "templates" / "clickhouse-users.xml"
 QUERY_RE = re.compile(r"```sql\n-- query: ([a-z0-9-]+)\n(.*?)```", re.S)
 ACCESS_DENIED, UNKNOWN_IDENTIFIER, READONLY = 291, 47, 164
@@ -35,6 +41,10 @@ PSEUDONYM = "5e" * 32
 
 def doc_queries() -> dict[str, str]:
     return dict(QUERY_RE.findall(DOC.read_text()))
+
+
+def doc_charts() -> dict[str, str]:
+    return dict(CHART_RE.findall(BI_DOC.read_text()))
 
 
 def shipped_analyst() -> ET.Element:
@@ -103,10 +113,6 @@ CASE_COLUMNS = (
     "sender_pseudonym, confidential, submitted_at, updated_at, last_event_id, level, "
     "late_stages, repeat_count, rating"
 )
-EVENT_COLUMNS = (
-    "event_id, case_id, event_type, occurred_at, producer, schema_version, payload, "
-    "source_topic, source_partition, source_offset, ingested_at"
-)
 TALLY_COLUMNS = "unit_code, month, version, received, late_items, late_share, updated_at"
 
 # name: unit, category, submitted, late stages, repeats, (lat, lon)
@@ -116,21 +122,112 @@ CASES = {
     "A3": ("00070", "waste", datetime(2026, 2, 10, 9), ["handle"], 1, (21.0242, 105.8533)),
     "A4": ("00070", "waste", datetime(2026, 3, 2, 9), [], 0, (21.0301, 105.8401)),
     "B1": ("00004", "road_damage", datetime(2026, 2, 11, 9), ["assign"], 0, (21.0341, 105.8142)),
-    "B2": ("00004", "road_damage", datetime(2026, 2, 12, 9), [], 1, (21.0342, 105.8143)),
+    "B2": ("00004", "road_damage", datetime(2026, 2, 12, 9), [], 5, (21.0342, 105.8143)),
     "B3": ("00004", "waste", datetime(2026, 3, 3, 9), ["receive", "handle"], 0, (21.04, 105.82)),
 }
-# completed stages: case, stage, on time, used working minutes
+# completed stages: case, stage, level, on time, late working minutes, used working minutes
 STAGES = [
-    ("A1", "receive", True, 100),
-    ("A1", "handle", True, 480),
-    ("A2", "receive", False, 700),
-    ("A2", "handle", False, 1200),
-    ("A3", "handle", False, 3000),
-    ("A4", "receive", True, 60),
-    ("A4", "handle", True, 240),
-    ("B1", "handle", True, 600),
-    ("B3", "handle", False, 900),
+    ("A1", "receive", None, True, 0, 100),
+    ("A1", "handle", "normal", True, 0, 480),
+    ("A2", "receive", None, False, 220, 700),
+    ("A2", "handle", "normal", False, 90, 1200),
+    ("A3", "handle", "urgent", False, 36, 3000),
+    ("A4", "receive", None, True, 0, 60),
+    ("A4", "handle", "urgent", True, 0, 240),
+    ("B1", "handle", "complex", True, 0, 600),
+    ("B3", "handle", "normal", False, 150, 900),
 ]
+# ratings and reopenings: case, the repeats it reached (each: rate not satisfied, then reopen)
+REPEATS = {"A2": 2, "A3": 1, "B2": 5}
+
+
+def _ms(t: datetime) -> int:
+    return int(t.replace(tzinfo=TZ).timestamp() * 1000)
+
+
+def _event(case_id: str, event_type: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    envelope = {
+        "event_id": str(uuid.uuid4()),
+        "case_id": case_id,
+        "event_type": event_type,
+        "occurred_at": _ms(at),
+        "producer": "test",
+        "schema_version": 1,
+    }
+    return {"envelope": envelope, **fields}
+
+
+def fixture_events(ids: dict[str, str]) -> list[dict[str, Any]]:
+    """Decoded case events as the sink receives them (sender with a pseudonym, stages, rates)."""
+    events = []
+    for name, stage, level, on_time, late, used in STAGES:
+        unit, _, at = CASES[name][:3]
+        events.append(
+            _event(
+                ids[name],
+                "stage_completed",
+                at + timedelta(days=1),
+                stage=stage,
+                level=level,
+                due_at=_ms(datetime(2026, 2, 20, 17)),
+                on_time=on_time,
+                late_working_minutes=late,
+                used_working_minutes=used,
+                unit_code=unit,
+            )
+        )
+    for name, repeats in REPEATS.items():
+        unit, _, at = CASES[name][:3]
+        for n in range(1, repeats + 1):
+            common = {"command_id": str(uuid.uuid4()), "unit_code": unit, "actor_role": "sender"}
+            common |= {"reason": None, "target_unit": None, "level": "normal", "assignee": None}
+            common |= {"result_text": None, "evidence": []}
+            when = at + timedelta(days=2, hours=n)
+            events.append(
+                _event(
+                    ids[name],
+                    "case_transition",
+                    when,
+                    command="rate",
+                    from_status="published",
+                    to_status="rated_unsatisfied",
+                    rating="not_satisfied",
+                    repeat=n - 1,
+                    **common,
+                )
+            )
+            events.append(
+                _event(
+                    ids[name],
+                    "case_transition",
+                    when + timedelta(minutes=5),
+                    command="reopen",
+                    from_status="rated_unsatisfied",
+                    to_status="received",
+                    rating=None,
+                    repeat=n,
+                    **common,
+                )
+            )
+    a1 = CASES["A1"]
+    events.append(
+        _event(
+            ids["A1"],
+            "case_submitted",
+            a1[2],
+            process="field_feedback",
+            category="road_damage",
+            title="Ổ gà A1",
+            description="Ổ gà",
+            location={"lat": 21.0241, "lon": 105.8531, "address": None, "commune_code": "00070"},
+            observed_at=None,
+            media=[],
+            sender={"kind": "person", "confidential": False, "pseudonym": PSEUDONYM, "pii": b"x"},
+            channel="app",
+            unit_code="00070",
+        )
+    )
+    return events
 
 
 def load_fixture(env: Settings) -> dict[str, str]:
@@ -141,36 +238,24 @@ def load_fixture(env: Settings) -> dict[str, str]:
         row = [ids[name], 3, "closed", "field_feedback", category, unit, unit, lat, lon]
         row += [f"Ổ gà {name}", PSEUDONYM, 0, at, at, str(uuid.uuid4()), "normal"]
         rows.append((*row, late, repeats, "satisfied"))
-    # an older version of A1 that FINAL must hide (it was late then)
+    # an older version of A1 that the views must hide (it was late then)
     a1 = CASES["A1"]
     rows.append((ids["A1"], 1, "received", "field_feedback", "road_damage", "00070", "00070"))
     rows[-1] += (*a1[5], "Ổ gà A1", PSEUDONYM, 0, a1[2], a1[2], str(uuid.uuid4()), "normal")
     rows[-1] += (["receive", "handle"], 0, "")
     run(env, f"INSERT INTO {db}.cases ({CASE_COLUMNS}) VALUES", rows)
 
-    events = []
-    for n, (name, stage, on_time, used) in enumerate(STAGES):
-        unit, _, at = CASES[name][:3]
-        payload = (
-            f'{{"stage":"{stage}","level":"normal","due_at":"2026-02-20T10:00:00+00:00",'
-            f'"on_time":{"true" if on_time else "false"},"late_working_minutes":0,'
-            f'"used_working_minutes":{used},"unit_code":"{unit}"}}'
-        )
-        events.append((str(uuid.uuid4()), ids[name], "stage_completed", at, payload, n))
-    events.append(events[3])  # A2's handle stage delivered twice: FINAL counts it once
-    submitted = (
-        '{"process":"field_feedback","category":"road_damage","title":"Ổ gà A1",'
-        f'"sender":{{"kind":"person","confidential":false,"pseudonym":"{PSEUDONYM}"}},'
-        '"channel":"app"}'
-    )
-    events.append((str(uuid.uuid4()), ids["A1"], "case_submitted", a1[2], submitted, 99))
+    events = fixture_events(ids)
+    events.append(events[3])  # A2's handle stage delivered twice: the views count it once
     run(
         env,
-        f"INSERT INTO {db}.case_events ({EVENT_COLUMNS}) VALUES",
-        [
-            (eid, cid, kind, at, "test", 1, payload, "pakn.case.events", 0, offset, at)
-            for eid, cid, kind, at, payload, offset in events
-        ],
+        f"INSERT INTO {db}.case_events ({', '.join(CASE_EVENT_COLUMNS)}) VALUES",
+        [case_event_row(e, "pakn.case.events", 0, n) for n, e in enumerate(events)],
+    )
+    run(
+        env,
+        f"INSERT INTO {db}.case_event_facts ({', '.join(FACT_COLUMNS)}) VALUES",
+        [case_event_fact_row(e) for e in events],
     )
     at = datetime(2026, 3, 1)
     run(
@@ -183,30 +268,46 @@ def load_fixture(env: Settings) -> dict[str, str]:
             ("00070", "2026-03", 1, 20, 7, 0.35, at),
         ],
     )
+    load_dimensions(env, shipped_directory(), WorkingCalendar(), years=(2026, 2026))
     return ids
 
 
 EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "late-share-by-unit-and-month": [
-        ("00004", "2026-02", 2, 0, 0.0),
-        ("00004", "2026-03", 1, 1, 1.0),
-        ("00070", "2026-02", 3, 2, 0.667),
-        ("00070", "2026-03", 1, 0, 0.0),
+        ("00004", "Phường Ba Đình", "2026-02", 2, 0, 0.0),
+        ("00004", "Phường Ba Đình", "2026-03", 1, 1, 1.0),
+        ("00070", "Phường Hoàn Kiếm", "2026-02", 3, 2, 0.667),
+        ("00070", "Phường Hoàn Kiếm", "2026-03", 1, 0, 0.0),
     ],
-    "median-handling-time-by-category": [("road_damage", 3, 10.0), ("waste", 3, 15.0)],
-    "top-repeat-locations": [
-        ("00070", 21.024, 105.853, 2, 3),
-        ("00004", 21.034, 105.814, 1, 1),
+    "deadline-compliance-by-stage-and-level": [
+        ("handle", "complex", 1, 1.0, 0.0),
+        ("handle", "normal", 3, 0.333, 1.3),
+        ("handle", "urgent", 2, 0.5, 0.3),
+        ("receive", "", 3, 0.667, 1.2),
     ],
     "on-time-share-by-unit-and-stage": [
         ("00004", "handle", 2, 0.5),
         ("00070", "handle", 4, 0.5),
         ("00070", "receive", 3, 0.667),
     ],
+    "median-handling-time-by-category": [
+        ("road_damage", "Damaged road or pavement", 3, 10.0),
+        ("waste", "Waste and sanitation", 3, 15.0),
+    ],
+    "dissatisfied-repeats": [
+        ("00004", "2026-02", 5, 5, 1),
+        ("00070", "2026-02", 3, 3, 0),
+    ],
+    "top-repeat-locations": [
+        ("00004", 21.034, 105.814, 1, 5),
+        ("00070", 21.024, 105.853, 2, 3),
+    ],
     "units-over-the-late-threshold": [
         ("00070", "2026-02", 5, 2, 0.4),
         ("00070", "2026-03", 20, 7, 0.35),
     ],
+    # Jan 2026: 22 weekdays, 1-2 Jan off, Sat 10 Jan worked; Feb: 20 weekdays, Tết 16-20 Feb
+    "working-days-by-month": [("2026-01", 21, 2, 1), ("2026-02", 15, 5, 0)],
 }
 
 
@@ -223,6 +324,34 @@ def test_every_analyst_query_of_the_doc_answers_right(analyst: Settings, env: Se
                 name,
                 got,
             )
+
+
+CHARTS: dict[str, list[tuple[Any, ...]]] = {
+    "late-share-by-unit-and-month": [
+        (date(2026, 2, 1), "00004", 2, 0.0),
+        (date(2026, 2, 1), "00070", 3, 0.667),
+        (date(2026, 3, 1), "00004", 1, 1.0),
+        (date(2026, 3, 1), "00070", 1, 0.0),
+    ],
+    "deadline-compliance-by-stage": [
+        (date(2026, 2, 1), "handle", 4, 0.5),
+        (date(2026, 2, 1), "receive", 2, 0.5),
+        (date(2026, 3, 1), "handle", 2, 0.5),
+        (date(2026, 3, 1), "receive", 1, 1.0),
+    ],
+    "dissatisfied-repeats": [
+        (date(2026, 2, 1), "00004", 5, 1),
+        (date(2026, 2, 1), "00070", 3, 0),
+    ],
+}
+
+
+def test_the_bi_charts_of_the_doc_answer_right(analyst: Settings, env: Settings) -> None:
+    charts = doc_charts()
+    assert set(charts) == set(CHARTS), "each chart in docs/bi.md has its expected answer here"
+    load_fixture(env)
+    for name, sql in charts.items():
+        assert run(analyst, sql) == CHARTS[name], name
 
 
 def test_the_analyst_cannot_read_pseudonyms_nor_write(analyst: Settings, env: Settings) -> None:
@@ -251,9 +380,25 @@ def test_the_analyst_cannot_read_pseudonyms_nor_write(analyst: Settings, env: Se
     refused("SELECT count() FROM cases_view", ACCESS_DENIED)
     # the copies have no pseudonym column, and the payloads none left
     refused("SELECT sender_pseudonym FROM cases", UNKNOWN_IDENTIFIER)
+    # the v_ views of the analysts' database are readable (their tables are in it), without
+    # pseudonyms, and present each case and event once
+    refused("SELECT sender_pseudonym FROM v_cases", UNKNOWN_IDENTIFIER)
+    assert run(analyst, "SELECT count() FROM v_cases") == [(len(CASES),)]
+    events = len(STAGES) + 2 * sum(REPEATS.values()) + 1
+    assert run(analyst, "SELECT count() FROM v_case_events") == [(events,)]
+    assert run(analyst, "SELECT count() FROM v_event_facts") == [(events,)]
+    facts = [
+        c
+        for (c,) in run(
+            analyst,
+            "SELECT name FROM system.columns "
+            "WHERE table = 'v_event_facts' AND database = currentDatabase()",
+        )
+    ]
+    assert facts and not any("pseudonym" in c for c in facts)
     assert run(analyst, "SELECT count() FROM cases FINAL") == [(len(CASES),)]
     payloads = [p for (p,) in run(analyst, "SELECT payload FROM case_events FINAL")]
-    assert len(payloads) == len(STAGES) + 1
+    assert len(payloads) == len(STAGES) + 2 * sum(REPEATS.values()) + 1
     assert all(PSEUDONYM not in p for p in payloads)
     assert any('"pseudonym":null' in p for p in payloads)
     # and it writes nothing, changes no setting

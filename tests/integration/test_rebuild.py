@@ -14,6 +14,7 @@ import pytest
 
 from pakn.rebuild import rebuild, row_counts
 from pakn.settings import PROJECT_ROOT, Settings
+from sinks.rows import FACT_COLUMNS
 from tests.factories import feedback
 from tests.harness import PAKN, Proc, settings_env, wait_for
 from tests.integration.test_publication import receive
@@ -91,11 +92,15 @@ def snapshot(env: Settings, db: str) -> dict[str, Any]:
             f"SELECT {case_cols} FROM {db}_analytics.cases FINAL ORDER BY case_id",
         ),
         "late_share": query(
-            env, LATE_SHARE.group(1).replace("FROM cases", f"FROM {db}_analytics.cases")
+            env, re.sub(r"\bFROM (v_\w+)", rf"FROM {db}_analytics.\1", LATE_SHARE.group(1))
         )
         if LATE_SHARE
         else None,
     }
+    facts = ", ".join(c for c in FACT_COLUMNS if c != "ingested_at")
+    out["case_event_facts"] = query(
+        env, f"SELECT {facts} FROM {db}.case_event_facts FINAL ORDER BY case_id, event_id"
+    )
     for table in ("unit_month_tallies", "oversight_flags"):
         with contextlib.suppress(Exception):  # the oversight tables (0004), where they are
             out[table] = query(env, f"SELECT * FROM {db}.{table} FINAL ORDER BY tuple(*)")
@@ -134,6 +139,10 @@ def test_a_rebuild_from_the_topics_has_the_same_figures_and_can_take_over(
         )
 
     wait_for(settled, 30, "the live warehouse to show every case")
+    # the dimensions, as `pakn migrate` loads them (a rebuild loads its own)
+    from pakn.warehouse_cli import refresh_dimensions
+
+    refresh_dimensions(env)
     before = quiet(env, db)
 
     # through the command, into a database of its own
