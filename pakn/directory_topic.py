@@ -68,9 +68,14 @@ def read_directory(settings: Settings, timeout: float = 30.0) -> dict[str, Entry
     codec = get_codec()
     out: dict[str, Entry] = {}
     try:
-        meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-        if meta is None or meta.error is not None:
-            raise KafkaException(f"topic {topic} is missing: run `pakn topics`")
+        deadline = time.monotonic() + timeout
+        while True:  # a topic just created has no leader for a moment
+            meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+            if meta is not None and meta.error is None and meta.partitions:
+                break
+            if time.monotonic() > deadline:
+                raise KafkaException(f"topic {topic} is missing: run `pakn topics`")
+            time.sleep(0.2)
         ends: dict[int, int] = {}
         parts = []
         for p in meta.partitions:
