@@ -94,6 +94,7 @@ def env(engines: Settings, tmp_path: Path) -> Iterator[Settings]:
             "worker_web_port": 0,
             "worker_session_timeout_s": 6.0,
             "sink_flush_interval_s": 0.5,
+            "tally_interval_s": 0.5,  # unit-month sums leave the workers twice a second
             "gateway_client_rate": 0.0,  # load-like tests post from one address
             "log_level": "INFO",
             **TEST_KEYS,

@@ -217,11 +217,16 @@ def test_reuse_rejects_the_later_case_only_where_configured(env: Settings, tmp_p
 
         wait_for(lambda: statuses().get(second) == "rejected", 60, "the reused case rejected")
         assert statuses()[first] == "submitted"  # the original stands
-        rows = query(
-            auto,
-            f"SELECT payload FROM {db}.case_events FINAL "
-            f"WHERE case_id = toUUID('{second}') AND event_type = 'case_transition'",
-        )
+
+        def transitions() -> list:
+            return query(
+                auto,
+                f"SELECT payload FROM {db}.case_events FINAL "
+                f"WHERE case_id = toUUID('{second}') AND event_type = 'case_transition'",
+            )
+
+        # the state and the events of one decision travel on two topics: wait for the event
+        rows = wait_for(transitions, 60, "the rejection's transition event")
         reasons = [(json.loads(r[0])["reason"],) for r in rows]
         assert reasons == [("reused_or_edited_media",)]
     finally:

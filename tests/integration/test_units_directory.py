@@ -13,6 +13,7 @@ import pytest
 from pakn.directory_topic import DirectoryFollower
 from pakn.settings import Settings
 from pakn.topics import CASE_STATE, UNITS_DIRECTORY
+from schemas.codec import get_codec
 from tests.factories import feedback
 from tests.harness import PAKN, Proc, settings_env, wait_for
 from tests.pipeline import post_all, topic_count, topic_messages, wait_gateway
@@ -39,8 +40,9 @@ def publish(env: Settings, *args: str) -> str:
 def unit_of_cases(env: Settings) -> dict[str, str]:
     """case id -> the unit its latest state snapshot names."""
     out = {}
+    codec = get_codec()
     for msg in topic_messages(env, CASE_STATE.name(env)):
-        out[msg.key().decode()] = dict(msg.headers() or [])["unit"].decode()
+        out[msg.key().decode()] = codec.decode(msg.value())[1]["unit_code"]
     return out
 
 
