@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from gateway.errors import ApiError
+from gateway.errors import unavailable
 from pakn.settings import Settings
 
 ALLOWED_TYPES = frozenset(
@@ -25,7 +25,6 @@ ALLOWED_TYPES = frozenset(
 # Evidence of a result may also be a document: a reply letter, an inspection record (§4.1).
 DOCUMENT_TYPES = frozenset({"application/pdf"})
 
-RETRY_AFTER_S = "5"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -109,7 +108,7 @@ async def _blocking(fn: Any, *args: Any) -> Any:
     try:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
     except MediaUnavailable as exc:
-        raise ApiError("media_store_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+        raise unavailable("media_store_unavailable") from exc
 
 
 async def put_files(

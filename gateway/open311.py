@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 import logging
 import math
 import re
@@ -22,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from gateway.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
+from gateway.http.validation import validated
 from gateway.keys import READER, SETTINGS
 from gateway.media import ALLOWED_TYPES
-from gateway.models import FieldFeedbackIn, field_errors
+from gateway.models import FieldFeedbackIn
 from gateway.public import iso, published_result, read
 from gateway.submission import ensure_publisher, publish_submission
 from pakn.privacy import _dev_secret
@@ -163,7 +164,7 @@ def open311(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        fmt = request.match_info.get("fmt", "xml")
+        fmt = request.match_info.get("format", "xml")
         try:
             return await handler(request)
         except Open311Error as exc:
@@ -207,7 +208,7 @@ def _base(request: web.Request) -> str:
 
 @open311
 async def discovery(request: web.Request) -> web.Response:
-    fmt = request.match_info["fmt"]
+    fmt = request.match_info["format"]
     doc = {
         "changeset": CHANGESET,
         "contact": "Platform operator of the PAKN pipeline (Hanoi) — docs/open311.md",
@@ -241,7 +242,7 @@ def _service(code: str) -> dict[str, Any]:
 
 @open311
 async def services(request: web.Request) -> web.Response:
-    return render(request.match_info["fmt"], "services", [_service(c) for c in CATEGORIES])
+    return render(request.match_info["format"], "services", [_service(c) for c in CATEGORIES])
 
 
 def _attribute(
@@ -329,11 +330,11 @@ ATTRIBUTES = [
 
 @open311
 async def service_definition(request: web.Request) -> web.Response:
-    code = request.match_info["code"]
+    code = request.match_info["service_code"]
     if code not in CATEGORIES:
         raise Open311Error(404, [(404, f"service_code {code!r}: not a service")])
     doc = {"service_code": code, "attributes": ATTRIBUTES}
-    return render(request.match_info["fmt"], "service_definition", doc)
+    return render(request.match_info["format"], "service_definition", doc)
 
 
 # --- POST /requests ---------------------------------------------------------------------------
@@ -418,7 +419,7 @@ async def _media(request: web.Request, form: Any) -> list[tuple[str, str | None,
 
 @open311
 async def post_request(request: web.Request) -> web.Response:
-    fmt = request.match_info["fmt"]
+    fmt = request.match_info["format"]
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise ApiError("unsupported_media_type")
     try:
@@ -431,10 +432,7 @@ async def post_request(request: web.Request) -> web.Response:
         raise Open311Error(400, [(400, "service_code: required — This field is required.")])
     if form.get("service_code") not in CATEGORIES:
         raise Open311Error(400, [(400, f"service_code {form.get('service_code')!r}: not found")])
-    try:
-        sub = FieldFeedbackIn.model_validate(submission_body(form))
-    except ValidationError as exc:
-        raise ApiError("validation_failed", field_errors(exc)) from exc
+    sub = validated(FieldFeedbackIn, submission_body(form))
     ensure_publisher(request.app)
     files = await _media(request, form)
     accepted = await publish_submission(
@@ -563,7 +561,7 @@ def _valid_ids(raw: str) -> list[str]:
 
 @open311
 async def get_requests(request: web.Request) -> web.Response:
-    fmt, q = request.match_info["fmt"], request.query
+    fmt, q = request.match_info["format"], request.query
     page = _int("page", q.get("page"), 1, 1, 1_000_000)
     size = _int("page_size", q.get("page_size"), MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     reader = request.app[READER]
@@ -600,7 +598,7 @@ async def get_requests(request: web.Request) -> web.Response:
 
 @open311
 async def get_request(request: web.Request) -> web.Response:
-    fmt, raw = request.match_info["fmt"], request.match_info["id"]
+    fmt, raw = request.match_info["format"], request.match_info["service_request_id"]
     ids = _valid_ids(raw)
     cases = await read(request.app[READER].requests(case_ids=ids, limit=1)) if ids else []
     if not cases:
@@ -610,7 +608,7 @@ async def get_request(request: web.Request) -> web.Response:
 
 @open311
 async def get_token(request: web.Request) -> web.Response:
-    fmt, token = request.match_info["fmt"], request.match_info["token"]
+    fmt, token = request.match_info["format"], request.match_info["token"]
     ids = _valid_ids(token)
     cases = await read(request.app[READER].requests(case_ids=ids, limit=1)) if ids else []
     if not cases:
@@ -619,18 +617,14 @@ async def get_token(request: web.Request) -> web.Response:
     return render(fmt, "service_requests", items)
 
 
-@open311
-async def not_found(request: web.Request) -> web.Response:
-    raise Open311Error(404, [(404, f"{request.path[:200]}: no such Open311 resource")])
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get(f"{PREFIX}/discovery.{FMT}", discovery)
-    r.add_get(f"{PREFIX}/services.{FMT}", services)
-    r.add_get(f"{PREFIX}/services/{{code}}.{FMT}", service_definition)
-    r.add_post(f"{PREFIX}/requests.{FMT}", post_request)
-    r.add_get(f"{PREFIX}/requests.{FMT}", get_requests)
-    r.add_get(f"{PREFIX}/requests/{{id}}.{FMT}", get_request)
-    r.add_get(f"{PREFIX}/tokens/{{token}}.{FMT}", get_token)
-    r.add_route("*", PREFIX + "/{tail:.*}", not_found)
+def problem_as_open311(path: str, resp: web.Response) -> web.Response:
+    """A problem answered on an Open311 path (404, 405, 429, ...) in GeoReport's error format,
+    in the format the path asks for; the headers (Allow, Retry-After) are kept."""
+    body = json.loads(resp.text or "{}")
+    fmt = "json" if path.endswith(".json") else "xml"
+    status = resp.status
+    out = render_errors(fmt, Open311Error(status, [(status, f"{body.get('code')}: {path[:200]}")]))
+    for name in ("Allow", "Retry-After"):
+        if name in resp.headers:
+            out.headers[name] = resp.headers[name]
+    return out

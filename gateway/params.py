@@ -1,28 +1,5 @@
-"""Reading request parts the same way in every handler: a 404 or 400 with a code, never 500."""
+"""Kept for imports of the earlier layout: see gateway/http/validation.py."""
 
-from __future__ import annotations
+from gateway.http.validation import case_id_of, read_json
 
-import json
-import uuid
-from typing import Any
-
-from aiohttp import web
-
-from gateway.errors import ApiError
-
-
-def case_id_of(request: web.Request) -> str:
-    """The `{case_id}` of the path, or 404 when it is not a UUID."""
-    try:
-        return str(uuid.UUID(request.match_info["case_id"]))
-    except ValueError as exc:
-        raise ApiError("not_found") from exc
-
-
-async def read_json(request: web.Request) -> Any:
-    """The JSON body, or 400 invalid_json (413 comes from aiohttp's size limit)."""
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError("invalid_json") from exc
+__all__ = ["case_id_of", "read_json"]

@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from gateway.auth import UNIT_RE, CaseView, principal_of, require
-from gateway.errors import ApiError, FieldError, dumps
+from gateway.errors import ApiError, FieldError, dumps, unavailable
+from gateway.http.responses import json_response
 from gateway.keys import READER, SETTINGS
 from gateway.params import case_id_of
 from processors.catalogue import CATEGORIES, PROCESSES
@@ -35,7 +36,6 @@ from sinks.reader import PUBLISHED_STATUSES, TALLY_FIGURES, WAREHOUSE_TZ
 
 log = logging.getLogger("gateway.public")
 
-RETRY_AFTER_S = "5"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -55,7 +55,7 @@ async def read(what: Awaitable[T]) -> T:
         return await what
     except Exception as exc:
         log.warning("warehouse read failed", extra={"error": str(exc)[:300]})
-        raise ApiError("warehouse_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+        raise unavailable("warehouse_unavailable") from exc
 
 
 def iso(t: Any) -> str | None:
@@ -452,7 +452,7 @@ async def tracking(request: web.Request) -> web.Response:
         "timeline": sender_timeline(events),
         "result": published_result(events) if case["published_at"] is not None else None,
     }
-    return web.json_response(body, dumps=dumps, headers={"Cache-Control": "private, no-store"})
+    return json_response(body, headers={"Cache-Control": "private, no-store"})
 
 
 # --- handlers: the officer's integrity view -----------------------------------------------------
@@ -472,7 +472,7 @@ async def integrity(request: web.Request) -> web.Response:
         "status": case["status"],
         "integrity_flags": [dict(f, raised_at=iso(f["raised_at"])) for f in flags],
     }
-    return web.json_response(body, dumps=dumps, headers={"Cache-Control": "private, no-store"})
+    return json_response(body, headers={"Cache-Control": "private, no-store"})
 
 
 # --- handlers: oversight ----------------------------------------------------------------------
@@ -512,7 +512,7 @@ async def unit_month(request: web.Request) -> web.Response:
         raise ApiError("not_found")
     flags = await read(reader.flags(month, unit))
     [tally] = tallies
-    return web.json_response(
+    return json_response(
         {
             "unit": unit_ref(unit),
             "month": month,
@@ -522,7 +522,6 @@ async def unit_month(request: web.Request) -> web.Response:
             "version": tally["version"],
             "updated_at": iso(tally["updated_at"]),
         },
-        dumps=dumps,
         headers={"Cache-Control": "private, no-store"},
     )
 
@@ -546,17 +545,7 @@ async def oversight_flags(request: web.Request) -> web.Response:
                 "figures": _figures(tally) if tally else None,
             }
         )
-    return web.json_response(
+    return json_response(
         {"month": month, "flags": out},
-        dumps=dumps,
         headers={"Cache-Control": "private, no-store"},
     )
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/results", list_results)
-    app.router.add_get("/v1/results/{case_id}", get_result)
-    app.router.add_get("/v1/cases/{case_id}/tracking", tracking)
-    app.router.add_get("/v1/cases/{case_id}/integrity", integrity)
-    app.router.add_get("/v1/oversight/units/{unit}/months/{month}", unit_month)
-    app.router.add_get("/v1/oversight/flags", oversight_flags)

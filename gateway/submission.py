@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import ApiError, FieldError
+from gateway.errors import ApiError, FieldError, unavailable
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
 from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
 from gateway.limits import retry_after
@@ -33,7 +33,6 @@ from processors.wording import screen
 from schemas.codec import get_codec
 
 log = logging.getLogger("gateway")
-RETRY_AFTER_S = "5"
 
 MediaFile = tuple[str, str | None, bytes]  # content type, file name, bytes
 
@@ -47,7 +46,7 @@ class Accepted:
 def ensure_publisher(app: web.Application) -> None:
     """503 at once while Kafka is known to be down (before reading more of the request)."""
     if not app[PUBLISHER].available:
-        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S})
+        raise unavailable("kafka_unavailable")
 
 
 async def publish_submission(
@@ -85,7 +84,7 @@ async def publish_submission(
         await app[PUBLISHER].publish(INTAKE.name(settings), case_id.encode(), value)
     except Unavailable as exc:
         log.warning("submission refused: kafka unavailable", extra={"reason": str(exc)})
-        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+        raise unavailable("kafka_unavailable") from exc
     if observe is not None:
         observe(time.perf_counter() - started)
     return Accepted(case_id, now)

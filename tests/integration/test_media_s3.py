@@ -197,7 +197,7 @@ def test_an_unreachable_store_answers_503_media_store_unavailable(
 
         status, headers, body = asyncio.run(upload())
         assert status == 503, body
-        assert body["error"]["code"] == "media_store_unavailable"
-        assert body["error"]["message"]["vi"] and headers["Retry-After"]
+        assert body["code"] == "media_store_unavailable"
+        assert body["message"]["vi"] and headers["Retry-After"]
     finally:
         gateway.stop()

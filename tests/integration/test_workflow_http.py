@@ -89,7 +89,7 @@ def ok(result: tuple[int, dict], status: str) -> dict:
 
 def refused(result: tuple[int, dict], http: int, code: str) -> None:
     status, body = result
-    assert status == http and body["error"]["code"] == code, body
+    assert status == http and body["code"] == code, body
 
 
 def until_open(officer: Client, case_id: str) -> dict:

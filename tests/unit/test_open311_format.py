@@ -16,8 +16,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from multidict import MultiDict
 
 from gateway import open311
+from gateway.http.middleware import errors_middleware
+from gateway.http.table import install
 from gateway.keys import SETTINGS
 from gateway.models import FieldFeedbackIn
+from gateway.routes import OPEN311
 from pakn.settings import Settings
 from processors.catalogue import CATEGORIES
 
@@ -46,9 +49,9 @@ def form(**changes: str) -> MultiDict[str]:
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])
     app[SETTINGS] = Settings(home=tmp_path, open311_api_keys=f"kiosk:{KEY}")
-    open311.add_routes(app)
+    install(app, OPEN311)
     async with TestClient(TestServer(app)) as c:
         yield c
 

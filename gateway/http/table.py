@@ -1,0 +1,117 @@
+"""The route table's shape, and how it becomes aiohttp routes.
+
+One ``Route`` says everything a client needs: method, path (OpenAPI template), handler, the body /
+query / path models, who may call it (the actions of gateway/auth.py ``RULES``, hence the roles),
+every answer it can give (success replies, and the problem codes of the catalogue it may raise),
+examples. ``install`` adds the aiohttp routes; gateway/http/openapi.py writes the document from
+the same table, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from gateway.http.validation import validated
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Auth = Literal["none", "bearer", "bearer_optional", "api_key"]
+QUERY = web.RequestKey("query", object)  # the validated query model of the route, if any
+
+
+@dataclass(frozen=True)
+class Param:
+    """A path or header parameter (query parameters come from the route's query model)."""
+
+    name: str
+    where: Literal["path", "header", "query"]
+    schema: Mapping[str, Any]
+    description: str = ""
+    required: bool = True
+    route_pattern: str | None = None  # aiohttp's regex when not the schema's `pattern`
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A success answer: its schema (a pydantic model or a JSON Schema) per media type."""
+
+    description: str
+    schema: type[BaseModel] | Mapping[str, Any] | None = None
+    media_types: tuple[str, ...] = ("application/json",)
+    headers: Mapping[str, str] = field(default_factory=dict)  # name -> description
+    links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # OpenAPI links
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body: a schema per media type, with an example for each."""
+
+    content: Mapping[str, type[BaseModel] | Mapping[str, Any]]
+    examples: Mapping[str, Any] = field(default_factory=dict)  # media type -> example value
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    operation_id: str
+    summary: str
+    tag: str
+    ok: Mapping[int, Reply]
+    description: str = ""
+    auth: Auth = "none"
+    actions: tuple[str, ...] = ()  # gateway/auth.py RULES keys: the roles allowed
+    body: Body | None = None
+    query: type[BaseModel] | None = None
+    params: tuple[Param, ...] = ()
+    errors: tuple[str, ...] = ()  # problem codes (gateway/http/problems.toml) it may answer
+    error_media_types: tuple[str, ...] = ("application/problem+json",)
+    limited: bool = True  # behind the per-client rate limit (429)
+    streaming: bool = False  # a never-ending answer (Server-Sent Events): not fuzzed
+
+    def aiohttp_path(self) -> str:
+        """The path with each path parameter's pattern as aiohttp's regex (a value that does
+        not match is a 404 of the router, as for an unknown path)."""
+        out = self.path
+        for p in self.params:
+            if p.where != "path":
+                continue
+            regex = p.route_pattern
+            if regex is None and "pattern" in p.schema:
+                regex = str(p.schema["pattern"]).removeprefix("^").removesuffix("$")
+            if regex:
+                out = out.replace("{" + p.name + "}", "{" + p.name + ":" + regex + "}")
+        return out
+
+
+def _with_query(route: Route) -> Handler:
+    """Validate the route's query model before the handler runs (400 invalid_query)."""
+    handler, model = route.handler, route.query
+    if model is None:
+        return handler
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        raw = {k: request.query.getone(k) for k in request.query}
+        request[QUERY] = validated(model, raw, code="invalid_query")
+        return await handler(request)
+
+    return wrapped
+
+
+def install(app: web.Application, routes: Iterable[Route]) -> None:
+    """The aiohttp routes of the table; any other method on a known path is 405 with Allow."""
+    for r in routes:
+        app.router.add_route(r.method.upper(), r.aiohttp_path(), _with_query(r))
+
+
+def query_of(request: web.Request) -> Any:
+    """The route's validated query model (see ``Route.query``)."""
+    return request[QUERY]
