@@ -23,13 +23,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
+from gateway.http.table import query_of
 from gateway.http.validation import validated
 from gateway.keys import READER, SETTINGS
 from gateway.media import ALLOWED_TYPES
 from gateway.models import FieldFeedbackIn
-from gateway.public import iso, published_result, read
+from gateway.public import clamped, iso, published_result, read
 from gateway.submission import ensure_publisher, publish_submission
 from pakn.privacy import _dev_secret
 from pakn.settings import Settings
@@ -424,9 +426,9 @@ async def post_request(request: web.Request) -> web.Response:
         raise ApiError("unsupported_media_type")
     try:
         form = await request.post()
-    except ValueError as exc:
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
         raise Open311Error(400, [(400, f"body: {_message('open311_invalid_request')}")]) from exc
-    key = form.get("api_key")
+    key = form.get("api_key") or request.query.get("api_key")  # the form's, or the query's
     client = _client(request, key if isinstance(key, str) else None)
     if not form.get("service_code"):
         raise Open311Error(400, [(400, "service_code: required — This field is required.")])
@@ -527,26 +529,8 @@ async def _records(request: web.Request, cases: list[dict[str, Any]]) -> list[di
     return [request_record(c, by_case.get(c["case_id"], [])) for c in cases]
 
 
-def _w3c(name: str, value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise Open311Error(400, [(400, f"{name}: not a W3C date-time ({value[:40]!r})")]) from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def _int(name: str, value: str | None, default: int, low: int, high: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        n = int(value)
-    except ValueError:
-        raise Open311Error(400, [(400, f"{name}: not a number")]) from None
-    if not low <= n <= high:
-        raise Open311Error(400, [(400, f"{name}: between {low} and {high}")])
-    return n
+def _aware(t: datetime | None) -> datetime | None:
+    return clamped(t if t is None or t.tzinfo else t.replace(tzinfo=UTC))
 
 
 def _valid_ids(raw: str) -> list[str]:
@@ -561,31 +545,30 @@ def _valid_ids(raw: str) -> list[str]:
 
 @open311
 async def get_requests(request: web.Request) -> web.Response:
-    fmt, q = request.match_info["format"], request.query
-    page = _int("page", q.get("page"), 1, 1, 1_000_000)
-    size = _int("page_size", q.get("page_size"), MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    fmt, q = request.match_info["format"], query_of(request)  # Open311RequestsQuery
+    page, size = q.page, q.page_size
     reader = request.app[READER]
-    if q.get("service_request_id"):  # the standard: every other filter is then ignored
-        ids = _valid_ids(q["service_request_id"])
-        cases = await read(reader.requests(case_ids=ids, offset=0, limit=MAX_PAGE_SIZE))
+    if q.service_request_id:  # the standard: every other filter is then ignored
+        ids = _valid_ids(q.service_request_id)
+        cases = (
+            await read(reader.requests(case_ids=ids, offset=0, limit=MAX_PAGE_SIZE)) if ids else []
+        )
     else:
-        codes = [c for c in (q.get("service_code") or "").split(",") if c.strip()]
-        if unknown := [c for c in codes if c.strip() not in CATEGORIES]:
+        codes = [c.strip() for c in (q.service_code or "").split(",") if c.strip()]
+        if unknown := [c for c in codes if c not in CATEGORIES]:
             raise Open311Error(400, [(400, f"service_code {unknown[0]!r}: not found")])
         statuses: list[str] = []
-        for s in filter(None, (p.strip() for p in (q.get("status") or "").split(","))):
-            if s not in ("open", "closed"):
-                raise Open311Error(400, [(400, f"status {s!r}: open or closed")])
+        for s in filter(None, (p.strip() for p in (q.status or "").split(","))):
             statuses += OPEN if s == "open" else CLOSED
-        end = _w3c("end_date", q.get("end_date"))
-        start = _w3c("start_date", q.get("start_date"))
+        end = _aware(q.end_date)
+        start = _aware(q.start_date)
         if start is None and end is None:
             start = datetime.now(UTC) - timedelta(days=DEFAULT_DAYS)
         elif start is None and end is not None:
             start = end - timedelta(days=DEFAULT_DAYS)
         cases = await read(
             reader.requests(
-                categories=[c.strip() for c in codes] or None,
+                categories=codes or None,
                 statuses=statuses or None,
                 since=start,
                 until=end,
@@ -623,7 +606,13 @@ def problem_as_open311(path: str, resp: web.Response) -> web.Response:
     body = json.loads(resp.text or "{}")
     fmt = "json" if path.endswith(".json") else "xml"
     status = resp.status
-    out = render_errors(fmt, Open311Error(status, [(status, f"{body.get('code')}: {path[:200]}")]))
+    errors = [
+        (status, f"{f['field']}: {f['code']} — {f['message']['en']}")
+        for f in body.get("fields", [])
+    ]
+    out = render_errors(
+        fmt, Open311Error(status, errors or [(status, f"{body.get('code')}: {path[:200]}")])
+    )
     for name in ("Allow", "Retry-After"):
         if name in resp.headers:
             out.headers[name] = resp.headers[name]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, TypeVar
@@ -28,9 +28,10 @@ from aiohttp import web
 from gateway.auth import UNIT_RE, CaseView, principal_of, require
 from gateway.errors import ApiError, FieldError, dumps, unavailable
 from gateway.http.responses import json_response
+from gateway.http.table import query_of
 from gateway.keys import READER, SETTINGS
 from gateway.params import case_id_of
-from processors.catalogue import CATEGORIES, PROCESSES
+from processors.catalogue import CATEGORIES
 from processors.units import default_directory
 from sinks.reader import PUBLISHED_STATUSES, TALLY_FIGURES, WAREHOUSE_TZ
 
@@ -126,76 +127,6 @@ def conditional(
     return web.Response(
         text=text, content_type="application/json", charset="utf-8", headers=headers
     )
-
-
-# --- query parameters -------------------------------------------------------------------------
-class Query:
-    """Query-string parameters checked one by one; every problem is reported at once (400)."""
-
-    def __init__(self, request: web.Request) -> None:
-        self.q = request.query
-        self.errors: list[FieldError] = []
-
-    def text(self, name: str, pattern: re.Pattern[str] | None = None) -> str | None:
-        value = self.q.get(name)
-        if value is None or value == "":
-            return None
-        if pattern is not None and not pattern.fullmatch(value):
-            self.errors.append(FieldError(name, "invalid"))
-            return None
-        return value
-
-    def choice(self, name: str, allowed: Iterable[str]) -> str | None:
-        value = self.text(name)
-        if value is not None and value not in set(allowed):
-            self.errors.append(FieldError(name, "invalid_choice"))
-            return None
-        return value
-
-    def choices(self, name: str, allowed: Iterable[str]) -> list[str] | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        items = [v.strip() for v in value.split(",") if v.strip()]
-        if not items or any(v not in set(allowed) for v in items):
-            self.errors.append(FieldError(name, "invalid_choice"))
-            return None
-        return items
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.text(name)
-        if value is None:
-            return default
-        try:
-            n = int(value)
-        except ValueError:
-            self.errors.append(FieldError(name, "invalid_type"))
-            return default
-        if not low <= n <= high:
-            self.errors.append(FieldError(name, "out_of_range"))
-            return default
-        return n
-
-    def instant(self, name: str, *, end_of_day: bool = False) -> datetime | None:
-        """A date (YYYY-MM-DD, whole day in Asia/Ho_Chi_Minh) or an ISO-8601 date-time."""
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            if len(value) == 10:
-                day = date.fromisoformat(value)
-                if end_of_day:
-                    day += timedelta(days=1)
-                return datetime.combine(day, time(), tzinfo=WAREHOUSE_TZ)
-            t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            self.errors.append(FieldError(name, "invalid_datetime"))
-            return None
-        return t if t.tzinfo else t.replace(tzinfo=WAREHOUSE_TZ)
-
-    def check(self, code: str = "invalid_query") -> None:
-        if self.errors:
-            raise ApiError(code, self.errors)
 
 
 # --- what the events say ----------------------------------------------------------------------
@@ -364,20 +295,39 @@ def _result_item(row: dict[str, Any], base: str) -> dict[str, Any]:
     }
 
 
+# The warehouse's DateTime range: a filter beyond it is the same filter at its edge.
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST = datetime(2105, 12, 31, tzinfo=UTC)
+
+
+def clamped(t: datetime | None) -> datetime | None:
+    return None if t is None else min(max(t, EARLIEST), LATEST)
+
+
+def instant(value: date | datetime | None, *, end_of_day: bool = False) -> datetime | None:
+    """A day (the whole day in Asia/Ho_Chi_Minh) or an instant (naive: Hanoi time)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        if value >= LATEST.date():
+            return LATEST
+        day = value + timedelta(days=1) if end_of_day else value
+        return clamped(datetime.combine(day, time(), tzinfo=WAREHOUSE_TZ))
+    return clamped(value if value.tzinfo else value.replace(tzinfo=WAREHOUSE_TZ))
+
+
 async def list_results(request: web.Request) -> web.StreamResponse:
-    q = Query(request)
-    statuses = q.choices("status", PUBLISHED_STATUSES) or list(PUBLISHED_STATUSES)
+    q = query_of(request)  # ResultsQuery, validated by the route table
+    statuses = q.status.split(",") if q.status else list(PUBLISHED_STATUSES)
     filters = {
-        "unit": q.text("unit", UNIT_RE),
-        "category": q.choice("category", CATEGORIES),
-        "process": q.choice("process", PROCESSES),
-        "area": q.text("area", COMMUNE_RE),
-        "since": q.instant("from"),
-        "until": q.instant("to", end_of_day=True),
+        "unit": q.unit,
+        "category": q.category,
+        "process": q.process,
+        "area": q.area,
+        "since": instant(q.from_),
+        "until": instant(q.to, end_of_day=True),
     }
-    page = q.integer("page", 1, 1, 1_000_000)
-    size = q.integer("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    q.check()
+    page, size = q.page, q.page_size
     reader = request.app[READER]
     total, latest, rows = await read(
         reader.results(statuses=statuses, offset=(page - 1) * size, limit=size, **filters)

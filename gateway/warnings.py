@@ -99,8 +99,10 @@ class WarningCommandIn(Strict):
 class SubscriptionIn(Strict):
     token: str = Field(min_length=1, max_length=4096, description="Push token from the app.")
     channel: Literal["fcm", "apns", "sms"]
-    home_commune: str
-    communes: list[str] = Field(default_factory=list, max_length=20)
+    home_commune: str = Field(json_schema_extra={"enum": sorted(GEO)})
+    communes: list[str] = Field(
+        default_factory=list, max_length=20, json_schema_extra={"items": {"enum": sorted(GEO)}}
+    )
     categories: list[Literal[core.CATEGORIES]] = Field(  # type: ignore[valid-type]
         default_factory=list, max_length=len(core.CATEGORIES)
     )

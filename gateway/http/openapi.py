@@ -120,6 +120,8 @@ def roles_of(route: Route) -> list[str]:
 def problem_statuses(route: Route) -> dict[int, list[str]]:
     """status -> the problem codes this route may answer with it."""
     codes = list(route.errors)
+    if any(p.where == "path" for p in route.params):
+        codes.append("not_found")  # a value the path's pattern refuses is an unknown resource
     if route.auth == "bearer" or (route.auth == "bearer_optional"):
         codes += AUTH_401
     if route.actions:
@@ -132,6 +134,8 @@ def problem_statuses(route: Route) -> dict[int, list[str]]:
             codes.append("invalid_multipart")
     if route.query is not None:
         codes.append("invalid_query")
+    if any(p.where == "header" for p in route.params):
+        codes.append("invalid_header")
     if route.limited:
         codes.append("rate_limited")
     out: dict[int, list[str]] = {}
@@ -160,6 +164,8 @@ def _body(body: Body, schemas: _Schemas) -> dict[str, Any]:
         entry: dict[str, Any] = {"schema": schemas.of(schema)}
         if mt in body.examples:
             entry["example"] = body.examples[mt]
+        if mt.startswith("multipart/") and body.encoding:
+            entry["encoding"] = {name: dict(e) for name, e in body.encoding.items()}
         content[mt] = entry
     return {"required": body.required, "content": content}
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel
 
+from gateway.http.errors import ApiError, FieldError
 from gateway.http.validation import validated
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -54,6 +55,7 @@ class Body:
     content: Mapping[str, type[BaseModel] | Mapping[str, Any]]
     examples: Mapping[str, Any] = field(default_factory=dict)  # media type -> example value
     required: bool = True
+    encoding: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # multipart parts
 
 
 @dataclass(frozen=True)
@@ -91,25 +93,57 @@ class Route:
         return out
 
 
-def _with_query(route: Route) -> Handler:
-    """Validate the route's query model before the handler runs (400 invalid_query)."""
+def _header_problems(request: web.Request, params: tuple[Param, ...]) -> list[FieldError]:
+    out = []
+    for p in params:
+        value = request.headers.get(p.name)
+        if value is None:
+            continue
+        low, high = p.schema.get("minLength", 0), p.schema.get("maxLength", 1 << 30)
+        if not low <= len(value) <= high:
+            out.append(FieldError(p.name, "too_short" if len(value) < low else "too_long"))
+    return out
+
+
+def _checked(route: Route) -> Handler:
+    """Check the route's headers and query model before the handler runs (400 invalid_header,
+    invalid_query); the validated query is ``query_of(request)``."""
     handler, model = route.handler, route.query
-    if model is None:
+    headers = tuple(p for p in route.params if p.where == "header")
+    if model is None and not headers:
         return handler
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        raw = {k: request.query.getone(k) for k in request.query}
-        request[QUERY] = validated(model, raw, code="invalid_query")
+        if problems := _header_problems(request, headers):
+            raise ApiError("invalid_header", problems)
+        if model is not None:
+            raw = {k: request.query.getone(k) for k in request.query}
+            request[QUERY] = validated(model, raw, code="invalid_query")
         return await handler(request)
 
     return wrapped
 
 
+def _not_allowed(allow: str) -> Handler:
+    async def handler(_request: web.Request) -> web.StreamResponse:
+        raise ApiError("method_not_allowed", headers={"Allow": allow})
+
+    return handler
+
+
 def install(app: web.Application, routes: Iterable[Route]) -> None:
-    """The aiohttp routes of the table; any other method on a known path is 405 with Allow."""
+    """The aiohttp routes of the table. Any other method on a path is 405 with the path's own
+    methods in Allow; concrete paths are matched before templated ones (as OpenAPI says), so
+    `/v1/warnings/subscription` is never taken for `/v1/warnings/{warning_id}`."""
+    by_path: dict[str, list[Route]] = {}
     for r in routes:
-        app.router.add_route(r.method.upper(), r.aiohttp_path(), _with_query(r))
+        by_path.setdefault(r.aiohttp_path(), []).append(r)
+    for path in sorted(by_path, key=lambda p: "{" in p):  # stable: concrete ones first
+        for r in by_path[path]:
+            app.router.add_route(r.method.upper(), path, _checked(r))
+        allow = ", ".join(sorted({r.method.upper() for r in by_path[path]}))
+        app.router.add_route("*", path, _not_allowed(allow))
 
 
 def query_of(request: web.Request) -> Any:

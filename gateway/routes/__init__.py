@@ -96,17 +96,23 @@ FEEDBACK = [
                 "application/json": FieldFeedbackIn,
                 "multipart/form-data": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["submission"],
                     "properties": {
-                        "submission": {"type": "string", "description": "FieldFeedbackIn JSON"},
+                        "submission": {"$ref": "#/components/schemas/FieldFeedbackIn"},
                         "media": {
                             "type": "array",
+                            "maxItems": 10,
                             "items": {"type": "string", "format": "binary"},
                         },
                     },
                 },
             },
             examples={"application/json": FEEDBACK_EXAMPLE},
+            encoding={
+                "submission": {"contentType": "application/json"},
+                "media": {"contentType": "image/jpeg, image/png, image/webp, image/heic"},
+            },
         ),
         params=(IDEMPOTENCY,),
         errors=("invalid_media", "too_many_files", "kafka_unavailable", "media_store_unavailable"),
@@ -201,9 +207,15 @@ FEEDBACK = [
             {
                 "multipart/form-data": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["media"],
                     "properties": {
-                        "media": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "media": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 10,
+                            "items": {"type": "string", "format": "binary"},
+                        }
                     },
                 }
             }

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import Histogram
 
 from gateway.auth import require
@@ -35,15 +36,16 @@ async def _read_multipart(
     need_submission: bool = True,
     allowed: frozenset[str] = ALLOWED_TYPES,
 ) -> tuple[Any, list[tuple[str, str | None, bytes]]]:
-    """Fields: `submission` (JSON text) and up to N `media` files."""
+    """Fields: `submission` (JSON text, validated strictly) and up to N `media` files."""
     body: Any = None
     files: list[tuple[str, str | None, bytes]] = []
     try:
         reader = await request.multipart()
         async for part in reader:
             if part.name == "submission":
+                body = await part.text()
                 try:
-                    body = json.loads(await part.text())
+                    json.loads(body)
                 except ValueError as exc:
                     raise ApiError("invalid_json") from exc
             elif part.name == "media":
@@ -54,7 +56,7 @@ async def _read_multipart(
                 files.append(
                     (checked_media(data, declared, settings, allowed), part.filename, data)
                 )
-    except (ValueError, AssertionError) as exc:  # aiohttp's own multipart parse errors
+    except (ValueError, AssertionError, HttpProcessingError) as exc:  # aiohttp's parse errors
         raise ApiError("invalid_multipart") from exc
     if (body is None and need_submission) or (not need_submission and not files):
         raise ApiError("invalid_multipart")
@@ -79,7 +81,8 @@ async def post_media(request: web.Request) -> web.Response:
 async def post_feedback(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if request.content_type == "application/json":
-        body, files = await read_json(request), []
+        await read_json(request)  # 400 invalid_json first
+        body, files = await request.read(), []
     elif request.content_type == "multipart/form-data":
         body, files = await _read_multipart(request, settings)
     else:

@@ -6,14 +6,18 @@ exactly what the handlers accept, so the OpenAPI document and the server agree.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from processors.areas import shipped_geo
 from processors.catalogue import CATEGORIES, PROCESSES
 from processors.workflow import STATUSES
 
 PUBLISHED = ("published", "closed", "rated_unsatisfied")
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-DAY_OR_INSTANT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
 
 
 def _one_of(values: object) -> str:
@@ -23,6 +27,18 @@ def _one_of(values: object) -> str:
 
 class Query(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+def _iso(value: object) -> object:
+    """A query's day or instant is ISO-8601 text, never a number read as a timestamp."""
+    if isinstance(value, str) and not ISO_START.match(value):
+        raise ValueError("not an ISO-8601 date or date-time")
+    return value
+
+
+ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+Day = Annotated[date | datetime, BeforeValidator(_iso)]
+Instant = Annotated[datetime, BeforeValidator(_iso)]
 
 
 class Accepted(BaseModel):
@@ -52,13 +68,15 @@ class ReidentifyIn(BaseModel):
 class ResultsQuery(Query):
     status: str | None = Field(None, pattern=_one_of(PUBLISHED), description="Comma-separated.")
     unit: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    category: str | None = Field(None, json_schema_extra={"enum": sorted(CATEGORIES)})
-    process: str | None = Field(None, json_schema_extra={"enum": list(PROCESSES)})
+    category: Literal[tuple(sorted(CATEGORIES))] | None = None  # type: ignore[valid-type]
+    process: Literal[PROCESSES] | None = None  # type: ignore[valid-type]
     area: str | None = Field(None, pattern=r"^\d{5}$", description="Commune code.")
-    from_: str | None = Field(
-        None, alias="from", pattern=DAY_OR_INSTANT, description="YYYY-MM-DD or ISO-8601."
+    from_: Day | None = Field(
+        None, alias="from", description="A day (YYYY-MM-DD, Hanoi time) or an ISO-8601 instant."
     )
-    to: str | None = Field(None, pattern=DAY_OR_INSTANT, description="YYYY-MM-DD or ISO-8601.")
+    to: Day | None = Field(
+        None, description="A day (the whole day, Hanoi time) or an ISO-8601 instant."
+    )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(20, ge=1, le=100)
 
@@ -71,16 +89,20 @@ class FlagsQuery(Query):
 class WarningPlaceQuery(Query):
     lat: float | None = Field(None, ge=-90, le=90)
     long: float | None = Field(None, ge=-180, le=180)
-    commune: str | None = Field(None, pattern=r"^\d{5}$")
+    commune: Literal[tuple(sorted(shipped_geo()))] | None = Field(  # type: ignore[valid-type]
+        None, description="A commune code of Hanoi (2025)."
+    )
     unit: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class Open311RequestsQuery(Query):
-    service_request_id: str | None = Field(None, max_length=4000, description="Comma-separated.")
+    service_request_id: str | None = Field(
+        None, max_length=2000, pattern=r"^[0-9A-Fa-f,-]*$", description="Comma-separated ids."
+    )
     service_code: str | None = Field(None, pattern=_one_of(CATEGORIES))
     status: str | None = Field(None, pattern=_one_of(("open", "closed")))
-    start_date: str | None = Field(None, pattern=DAY_OR_INSTANT)
-    end_date: str | None = Field(None, pattern=DAY_OR_INSTANT)
+    start_date: Instant | None = Field(None, description="W3C date-time")
+    end_date: Instant | None = Field(None, description="W3C date-time")
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(1000, ge=1, le=1000)
 
@@ -98,8 +120,8 @@ class Open311RequestForm(BaseModel):
     description: str = Field(min_length=10, max_length=4000)
     first_name: str | None = Field(None, max_length=100)
     last_name: str | None = Field(None, max_length=100)
-    email: str | None = None
-    phone: str | None = None
+    email: str = Field(examples=["an.nguyen@example.vn"])
+    phone: str = Field(examples=["0912345678"], description="A Vietnamese mobile number.")
     id_number: str = Field(
         alias="attribute[id_number]", pattern=r"^\d{12}$", description="CCCD, 12 digits"
     )
