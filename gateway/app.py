@@ -14,6 +14,7 @@ from gateway.auth import install_auth
 from gateway.http.middleware import errors_middleware, limits_middleware
 from gateway.http.table import install
 from gateway.keys import (
+    ACCEPTED,
     CLIENT_LIMITS,
     MEDIA,
     PRIVACY,
@@ -33,6 +34,7 @@ from gateway.media import (
 from gateway.publisher import Publisher
 from gateway.replies import Replies
 from gateway.routes import TABLE
+from gateway.stores.accepted import AcceptedLog
 from pakn.directory_topic import DirectoryFollower
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
@@ -65,6 +67,7 @@ def build_app(settings: Settings) -> web.Application:
     app[MEDIA] = open_store(settings)
     app[PRIVACY] = load_privacy(settings)
     app[READER] = WarehouseReader(settings)
+    app[ACCEPTED] = AcceptedLog()
 
     install_auth(app, settings)
 

@@ -8,6 +8,7 @@ from gateway.limits import RateLimiter
 from gateway.media import MediaStore
 from gateway.publisher import Publisher
 from gateway.replies import Replies
+from gateway.stores.accepted import AcceptedLog
 from pakn.directory_topic import DirectoryFollower
 from pakn.privacy import Privacy
 from pakn.sender_keys import SenderKeyStore
@@ -25,3 +26,4 @@ SENDER_LIMITS = web.AppKey("sender_limits", RateLimiter)
 SENDER_KEY_STORE = web.AppKey("sender_key_store", SenderKeyStore)
 SEALED = web.AppKey("sealed_reader", object)  # gateway.sealing.SealedReader (no import cycle)
 UNITS = web.AppKey("units_directory", DirectoryFollower)
+ACCEPTED = web.AppKey("accepted", AcceptedLog)  # read-your-write of submissions

@@ -28,18 +28,21 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
 from gateway.http.table import query_of
 from gateway.http.validation import validated
-from gateway.keys import READER, SETTINGS
+from gateway.keys import ACCEPTED, READER, SETTINGS
 from gateway.media import ALLOWED_TYPES
 from gateway.models import FieldFeedbackIn
 from gateway.public import clamped, iso, published_result, read
+from gateway.stores.accepted import AcceptedCase
 from gateway.submission import ensure_publisher, publish_submission
 from pakn.privacy import _dev_secret
 from pakn.settings import Settings
+from processors.areas import commune_containing, shipped_geo
 from processors.catalogue import CATEGORIES
 from processors.units import default_directory
 from processors.workflow import STATUSES
 
 log = logging.getLogger("gateway.open311")
+GEO = shipped_geo()
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -382,11 +385,16 @@ def submission_body(form: Any) -> dict[str, Any]:
     }
     if attrs.get("tax_code"):
         sender["tax_code"] = attrs["tax_code"]
+    lat, lon = _float(form.get("lat")), _float(form.get("long"))
+    commune = attrs.get("commune_code") or None
+    if commune is None and isinstance(lat, float) and isinstance(lon, float):
+        # what every Open311 client sends: a point; its commune routes the case (docs/open311.md)
+        commune = commune_containing((lat, lon), GEO)
     location: dict[str, Any] = {
-        "lat": _float(form.get("lat")),
-        "lon": _float(form.get("long")),
+        "lat": lat,
+        "lon": lon,
         "address": (form.get("address_string") or "").strip() or None,
-        "commune_code": attrs.get("commune_code") or None,
+        "commune_code": commune,
     }
     body: dict[str, Any] = {
         "category": form.get("service_code") or "",
@@ -518,6 +526,32 @@ def request_record(case: dict[str, Any], events: list[dict[str, Any]]) -> dict[s
     }
 
 
+def accepted_record(a: AcceptedCase) -> dict[str, Any]:
+    """A request this gateway accepted moments ago (not in the warehouse yet): what it knows."""
+    directory = default_directory()
+    commune = directory.find(a.commune_code) if a.commune_code else None
+    c = CATEGORIES.get(a.category)
+    return {
+        "service_request_id": a.case_id,
+        "status": "open",
+        "status_notes": "submitted",
+        "service_name": c.vi if c else a.category,
+        "service_code": a.category,
+        "description": None,
+        "agency_responsible": None,
+        "service_notice": None,
+        "requested_datetime": iso(a.submitted_at),
+        "updated_datetime": iso(a.submitted_at),
+        "expected_datetime": None,
+        "address": commune.name_vi if a.confidential and commune else a.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": None if a.confidential else a.lat,
+        "long": None if a.confidential else a.lon,
+        "media_url": None,
+    }
+
+
 async def _records(request: web.Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     reader = request.app[READER]
     events = await read(
@@ -584,9 +618,12 @@ async def get_request(request: web.Request) -> web.Response:
     fmt, raw = request.match_info["format"], request.match_info["service_request_id"]
     ids = _valid_ids(raw)
     cases = await read(request.app[READER].requests(case_ids=ids, limit=1)) if ids else []
-    if not cases:
+    if cases:
+        return render(fmt, "service_requests", await _records(request, cases))
+    accepted = request.app[ACCEPTED].get(ids[0]) if ids else None
+    if accepted is None:
         raise Open311Error(404, [(404, f"service_request_id {raw[:64]!r}: not found")])
-    return render(fmt, "service_requests", await _records(request, cases))
+    return render(fmt, "service_requests", [accepted_record(accepted)])
 
 
 @open311
@@ -594,9 +631,12 @@ async def get_token(request: web.Request) -> web.Response:
     fmt, token = request.match_info["format"], request.match_info["token"]
     ids = _valid_ids(token)
     cases = await read(request.app[READER].requests(case_ids=ids, limit=1)) if ids else []
-    if not cases:
-        raise Open311Error(404, [(404, f"token {token[:64]!r}: not found (yet)")])
-    items = [{"service_request_id": cases[0]["case_id"], "token": token}]
+    known = [c["case_id"] for c in cases] or [
+        a.case_id for a in [request.app[ACCEPTED].get(ids[0]) if ids else None] if a
+    ]
+    if not known:
+        raise Open311Error(404, [(404, f"token {token[:64]!r}: not found")])
+    items = [{"service_request_id": str(known[0]), "token": token}]
     return render(fmt, "service_requests", items)
 
 

@@ -19,12 +19,13 @@ from aiohttp import web
 
 from gateway.errors import ApiError, FieldError, unavailable
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
-from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
+from gateway.keys import ACCEPTED, MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
 from gateway.limits import retry_after
 from gateway.media import put_files
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
 from gateway.sealing import sender_data_key
+from gateway.stores.accepted import AcceptedCase
 from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect
@@ -87,6 +88,22 @@ async def publish_submission(
         raise unavailable("kafka_unavailable") from exc
     if observe is not None:
         observe(time.perf_counter() - started)
+    loc = sub.location
+    app[ACCEPTED].put(
+        AcceptedCase(
+            case_id,
+            now,
+            sub.category,
+            sub.process,
+            sub.title,
+            loc.lat,
+            loc.lon,
+            loc.commune_code,
+            loc.address,
+            sub.sender.confidential,
+            channel,
+        )
+    )
     return Accepted(case_id, now)
 
 

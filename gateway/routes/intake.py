@@ -14,7 +14,7 @@ from gateway.auth import require
 from gateway.errors import ApiError, unavailable
 from gateway.http.responses import json_response
 from gateway.http.validation import case_id_of, read_json, validated
-from gateway.keys import MEDIA, READER, SETTINGS
+from gateway.keys import ACCEPTED, MEDIA, READER, SETTINGS
 from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, put_files
 from gateway.models import FieldFeedbackIn
 from gateway.submission import checked_media, publish_submission
@@ -116,8 +116,26 @@ async def get_case(request: web.Request) -> web.Response:
         log.warning("warehouse read failed", extra={"error": str(exc)[:300]})
         raise unavailable("warehouse_unavailable") from exc
     if found is None:
-        raise ApiError("not_found")
+        found = _just_accepted(request, case_id)
     return json_response(found)
+
+
+def _just_accepted(request: web.Request, case_id: str) -> dict[str, Any]:
+    """A case this gateway accepted moments ago, not yet in the warehouse (read-your-write)."""
+    accepted = request.app[ACCEPTED].get(case_id)
+    if accepted is None:
+        raise ApiError("not_found")
+    return {
+        "case_id": case_id,
+        "status": "submitted",
+        "process": accepted.process,
+        "category": accepted.category,
+        "title": accepted.title,
+        "submitted_at": accepted.submitted_at.isoformat(),
+        "receive_due_at": None,
+        "updated_at": accepted.submitted_at.isoformat(),
+        "version": 0,
+    }
 
 
 async def categories(_request: web.Request) -> web.Response:

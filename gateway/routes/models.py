@@ -108,11 +108,11 @@ class Open311RequestsQuery(Query):
 
 
 class Open311RequestForm(BaseModel):
-    """GeoReport v2 POST /requests fields; `attribute[...]` per the service definition."""
+    """GeoReport v2 POST /requests fields; `attribute[...]` per the service definition. The
+    `api_key` field of GeoReport is the security scheme `open311_api_key` (form or query)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    api_key: str = Field(description="The client's key (or the api_key query parameter).")
     service_code: str = Field(json_schema_extra={"enum": sorted(CATEGORIES)})
     lat: float | None = Field(None, ge=8.0, le=24.0)
     long: float | None = Field(None, ge=102.0, le=110.0)

@@ -6,16 +6,20 @@ the document's links) — with a token per role (tests/contract/st_hooks.py): 0 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from gateway.auth import AGENCY_ROLES, SENDER, UNIT_ROLES, mint_token
 from pakn.settings import Settings
+from processors.areas import shipped_geo
+from tests.factories import feedback
 from tests.harness import Proc
 from tests.pipeline import wait_gateway
 
@@ -72,6 +76,10 @@ def test_schemathesis_finds_no_failure_and_no_server_error(env: Settings, tmp_pa
             "examples,coverage,fuzzing,stateful",
             "--checks",
             "all",
+            # a 202 act decided by the worker (not running here) is not readable at once: see
+            # tests/contract/schemathesis.toml; read-after-write of cases is asserted below
+            "--exclude-checks",
+            "ensure_resource_availability",
             "--max-examples",
             str(MAX_EXAMPLES),
             "--max-time",
@@ -85,6 +93,7 @@ def test_schemathesis_finds_no_failure_and_no_server_error(env: Settings, tmp_pa
             "junit",
             "--report-dir",
             str(report),
+            *os.environ.get("PAKN_ST_EXTRA", "").split(),  # e.g. --include-operation-id X
             "--workers",
             "1",  # hypothesis' lambda-source cache is not thread-safe (seen: a runtime error)
         ]
@@ -94,5 +103,48 @@ def test_schemathesis_finds_no_failure_and_no_server_error(env: Settings, tmp_pa
         output = done.stdout[-20000:] + done.stderr[-5000:]
         assert done.returncode == 0, output
         assert " 5xx" not in output and "Server error" not in output, output
+        assert "0 failures" in output or "No issues found" in output or "passed" in output, output
+    finally:
+        proc.stop()
+
+
+def test_what_a_post_creates_is_readable_at_once(env: Settings, tmp_path: Path) -> None:
+    """The id POST /v1/feedback or an Open311 POST returns answers 200 at once (the gateway's
+    own record until the warehouse has the case), and its Open311 token resolves."""
+    settings = env.model_copy(update={"open311_api_keys": f"contract:{API_KEY}"})
+    proc = Proc("gateway", settings, tmp_path).start()
+    g = shipped_geo()["00070"]
+    form = {
+        "service_code": "road_damage",
+        "lat": str(g.lat),
+        "long": str(g.lon),
+        "description": "Ổ gà sâu giữa làn xe máy, rất nguy hiểm.",
+        "first_name": "An",
+        "last_name": "Nguyễn Văn",
+        "email": "an.nguyen@example.vn",
+        "phone": "0912345678",
+        "attribute[id_number]": "001203012345",
+    }
+
+    async def story(base: str) -> None:
+        async with aiohttp.ClientSession(base) as c:
+            async with c.post("/v1/feedback", json=feedback(1)) as r:
+                assert r.status == 202, await r.text()
+                case_id = (await r.json())["case_id"]
+            async with c.get(f"/v1/cases/{case_id}") as r:
+                assert r.status == 200 and (await r.json())["status"] == "submitted"
+            post = c.post("/open311/v2/requests.json", data=form, params={"api_key": API_KEY})
+            async with post as r:
+                assert r.status == 200, await r.text()
+                [created] = await r.json()
+            sid = created["service_request_id"]
+            async with c.get(f"/open311/v2/requests/{sid}.json") as r:
+                assert r.status == 200 and (await r.json())[0]["status"] == "open"
+            async with c.get(f"/open311/v2/tokens/{created['token']}.json") as r:
+                assert r.status == 200 and (await r.json())[0]["service_request_id"] == sid
+
+    try:
+        wait_gateway(settings, proc)
+        asyncio.run(story(f"http://127.0.0.1:{settings.gateway_port}"))
     finally:
         proc.stop()
