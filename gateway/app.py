@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import privacy_routes
+from gateway import open311, privacy_routes
 from gateway import warnings as warnings_routes
 from gateway.auth import install_auth
 from gateway.http.middleware import errors_middleware, limits_middleware
@@ -35,13 +35,13 @@ from gateway.publisher import Publisher
 from gateway.replies import Replies
 from gateway.routes import TABLE
 from gateway.stores.accepted import AcceptedLog
+from gateway.stores.warehouse import WarehouseReader
 from pakn.directory_topic import DirectoryFollower
 from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import COMMAND_RESULTS, RECEPTION_RESULTS
 from processors.units import use_directory
-from sinks.reader import WarehouseReader
 
 log = logging.getLogger("gateway")
 
@@ -92,6 +92,7 @@ def build_app(settings: Settings) -> web.Application:
         await loop.run_in_executor(None, app[PUBLISHER].close)
 
     app.cleanup_ctx.append(lifecycle)
+    open311.api_keys(settings)  # the development key exists from the start, not after a refusal
     install(app, TABLE)
     warnings_routes.setup(app, settings)  # the board of warnings (a Kafka consumer thread)
     privacy_routes.setup(app, settings)  # sender keys, sealed identities

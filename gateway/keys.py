@@ -9,11 +9,11 @@ from gateway.media import MediaStore
 from gateway.publisher import Publisher
 from gateway.replies import Replies
 from gateway.stores.accepted import AcceptedLog
+from gateway.stores.warehouse import WarehouseReader
 from pakn.directory_topic import DirectoryFollower
 from pakn.privacy import Privacy
 from pakn.sender_keys import SenderKeyStore
 from pakn.settings import Settings
-from sinks.reader import WarehouseReader
 
 SETTINGS = web.AppKey("settings", Settings)
 PUBLISHER = web.AppKey("publisher", Publisher)

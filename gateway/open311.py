@@ -38,6 +38,7 @@ from pakn.privacy import _dev_secret
 from pakn.settings import Settings
 from processors.areas import commune_containing, shipped_geo
 from processors.catalogue import CATEGORIES
+from processors.publication import CLOSED_STATUSES
 from processors.units import default_directory
 from processors.workflow import STATUSES
 
@@ -52,7 +53,7 @@ FMT = "{fmt:(?:xml|json)}"
 DEFAULT_DAYS = 90
 MAX_PAGE_SIZE = 1000
 # Open311 has two statuses: a case is closed once its result is out, or it ended without one.
-CLOSED = ("published", "closed", "rated_unsatisfied", "rejected", "withdrawn")
+CLOSED = CLOSED_STATUSES
 OPEN = tuple(s for s in STATUSES if s not in CLOSED)
 # XML: the element of each item of a list, by the list's element name.
 ITEM = {
@@ -146,8 +147,34 @@ def to_xml(root: str, value: Any) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
+def geojson(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Service requests as a GeoJSON FeatureCollection (RFC 7946; a request without a public
+    place has a null geometry)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r["service_request_id"],
+                "geometry": None
+                if r.get("lat") is None or r.get("long") is None
+                else {"type": "Point", "coordinates": [r["long"], r["lat"]]},
+                "properties": {k: v for k, v in r.items() if k not in ("lat", "long")},
+            }
+            for r in requests
+        ],
+    }
+
+
 def render(fmt: str, root: str, value: Any, status: int = 200) -> web.Response:
-    if fmt == "json":
+    if fmt == "geojson" and root == "service_requests":
+        return web.Response(
+            text=dumps(geojson(value)),
+            status=status,
+            content_type="application/geo+json",
+            charset="utf-8",
+        )
+    if fmt in ("json", "geojson"):
         return web.Response(
             text=dumps(value), status=status, content_type="application/json", charset="utf-8"
         )
@@ -606,6 +633,8 @@ async def get_requests(request: web.Request) -> web.Response:
                 statuses=statuses or None,
                 since=start,
                 until=end,
+                bbox=q.box(),
+                near=q.near(),
                 offset=(page - 1) * size,
                 limit=size,
             )

@@ -9,8 +9,8 @@
 * ``GET /v1/oversight/units/{unit}/months/{yyyy-mm}`` and ``GET /v1/oversight/flags?month=`` —
   the monthly figures and flags of domain.md §6 (action ``oversight_read``).
 
-The reads run off the event loop (sinks/reader.py); a warehouse that cannot be read is a 503
-``warehouse_unavailable``, never a 500.
+The reads run off the event loop (gateway/stores/warehouse.py); a warehouse that cannot be read
+is a 503 ``warehouse_unavailable``, never a 500.
 """
 
 from __future__ import annotations
@@ -31,9 +31,12 @@ from gateway.http.responses import json_response
 from gateway.http.table import query_of
 from gateway.keys import READER, SETTINGS
 from gateway.params import case_id_of
+from gateway.stores.warehouse import TALLY_FIGURES, WAREHOUSE_TZ
+from processors import publication
 from processors.catalogue import CATEGORIES
+from processors.publication import PUBLISHED_STATUSES
 from processors.units import default_directory
-from sinks.reader import PUBLISHED_STATUSES, TALLY_FIGURES, WAREHOUSE_TZ
+from processors.workflow import TERMINAL
 
 log = logging.getLogger("gateway.public")
 
@@ -42,7 +45,6 @@ DEFAULT_PAGE_SIZE = 20
 MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 COMMUNE_RE = re.compile(r"\d{5}")
 PUBLIC_CACHE = "public, max-age=60"
-TERMINAL = frozenset({"closed", "rejected", "withdrawn"})
 # Reasons a sender sees on their own case (they must act on them); other reasons stay internal.
 REASONS_FOR_SENDER = frozenset({"reject", "request_info"})
 
@@ -131,30 +133,8 @@ def conditional(
 
 # --- what the events say ----------------------------------------------------------------------
 def published_result(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The result of the last approved round: the text and evidence of the proposal that the
-    head approved (propose_result carries them; approve_result publishes)."""
-    proposed: dict[str, Any] | None = None
-    published: dict[str, Any] | None = None
-    for e in events:
-        if e["event_type"] != "case_transition":
-            continue
-        p = e["payload"]
-        if p.get("command") == "propose_result":
-            proposed = {
-                "text": p.get("result_text"),
-                "evidence": [
-                    {"sha256": m.get("sha256"), "content_type": m.get("content_type")}
-                    for m in p.get("evidence") or []
-                ],
-                "proposed_at": iso(e["occurred_at"]),
-            }
-        elif p.get("command") == "return_result":
-            proposed = None
-        elif p.get("command") == "approve_result" and proposed is not None:
-            published = {**proposed, "published_at": iso(e["occurred_at"])}
-            published.pop("proposed_at")
-            proposed = None
-    return published
+    """The published result (processors/publication.py), with ISO times."""
+    return publication.published_result(events, when=iso)
 
 
 def status_timeline(case: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -139,6 +139,9 @@ def install(app: web.Application, routes: Iterable[Route]) -> None:
     by_path: dict[str, list[Route]] = {}
     for r in routes:
         by_path.setdefault(r.aiohttp_path(), []).append(r)
+    templates = [by_path[p][0].path for p in by_path]
+    if len(set(templates)) != len(templates):  # one path, two patterns: two resources, wrong 405s
+        raise ValueError(f"a path's parameters differ between its methods: {templates}")
     for path in sorted(by_path, key=lambda p: "{" in p):  # stable: concrete ones first
         for r in by_path[path]:
             app.router.add_route(r.method.upper(), path, _checked(r))

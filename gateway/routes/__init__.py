@@ -661,6 +661,14 @@ FMT = Param(
     "xml (the standard) or json",
     route_pattern="(?:xml|json)",
 )
+FMT_LIST = Param(
+    "format",
+    "path",
+    {"type": "string", "enum": ["xml", "json", "geojson"]},
+    "xml (the standard), json, or geojson (a FeatureCollection)",
+    route_pattern="(?:xml|json|geojson)",
+)
+LIST_TYPES = ("text/xml", "application/json", "application/geo+json")
 O311 = open311.PREFIX
 O311_TYPES = ("text/xml", "application/json")
 O311_ERRORS = ("text/xml", "application/json")
@@ -675,7 +683,7 @@ def _o311(method: str, path: str, handler: Any, op_id: str, summary: str, **kw: 
         summary,
         "open311",
         kw.pop("ok", {200: Reply("GeoReport v2 answer", None, O311_TYPES)}),
-        params=(*kw.pop("params", ()), FMT),
+        params=(*kw.pop("params", ()), kw.pop("fmt", FMT)),
         error_media_types=O311_ERRORS,
         **kw,
     )
@@ -700,6 +708,7 @@ OPEN311 = [
         "open311PostRequest",
         "Submit a service request (api_key)",
         auth="api_key",
+        fmt=FMT_LIST,
         body=Body(
             {
                 "application/x-www-form-urlencoded": Open311RequestForm,
@@ -719,13 +728,19 @@ OPEN311 = [
         ),
         errors=("open311_invalid_api_key", "open311_invalid_request", "kafka_unavailable"),
     ),
-    _o311(
+    Route(
         "GET",
-        "/requests.{format}",
+        O311 + "/requests.{format}",
         open311.get_requests,
         "open311GetRequests",
         "Service requests (filters: ids, service, status, dates, bbox, radius)",
+        "open311",
+        {200: Reply("GeoReport v2 list, or a GeoJSON FeatureCollection", None, LIST_TYPES)},
+        description="`format=geojson` answers a FeatureCollection (RFC 7946). A place filter "
+        "(bbox, or lat+long+radius) never matches a confidential case.",
+        params=(FMT_LIST,),
         query=Open311RequestsQuery,
+        error_media_types=O311_ERRORS,
         errors=("open311_invalid_request", "warehouse_unavailable"),
     ),
     _o311(

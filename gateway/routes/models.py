@@ -14,15 +14,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from processors.areas import shipped_geo
 from processors.catalogue import CATEGORIES, PROCESSES
+from processors.publication import PUBLISHED_STATUSES
 from processors.workflow import STATUSES
 
-PUBLISHED = ("published", "closed", "rated_unsatisfied")
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def _one_of(values: object) -> str:
     alts = "|".join(sorted(map(str, values)))  # type: ignore[call-overload]
     return rf"^({alts})(,({alts}))*$"
+
+
+NUM = r"-?\d{1,3}(\.\d{1,12})?"
 
 
 class Query(BaseModel):
@@ -66,7 +69,9 @@ class ReidentifyIn(BaseModel):
 
 
 class ResultsQuery(Query):
-    status: str | None = Field(None, pattern=_one_of(PUBLISHED), description="Comma-separated.")
+    status: str | None = Field(
+        None, pattern=_one_of(PUBLISHED_STATUSES), description="Comma-separated."
+    )
     unit: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
     category: Literal[tuple(sorted(CATEGORIES))] | None = None  # type: ignore[valid-type]
     process: Literal[PROCESSES] | None = None  # type: ignore[valid-type]
@@ -103,8 +108,30 @@ class Open311RequestsQuery(Query):
     status: str | None = Field(None, pattern=_one_of(("open", "closed")))
     start_date: Instant | None = Field(None, description="W3C date-time")
     end_date: Instant | None = Field(None, description="W3C date-time")
+    bbox: str | None = Field(
+        None,
+        pattern=rf"^{NUM},{NUM},{NUM},{NUM}$",
+        description="min_long,min_lat,max_long,max_lat (WGS84): requests inside the box.",
+    )
+    lat: float | None = Field(None, ge=-90, le=90, description="With long and radius.")
+    long: float | None = Field(None, ge=-180, le=180, description="With lat and radius.")
+    radius: float | None = Field(
+        None, gt=0, le=50_000, description="Metres around lat/long (default 1000)."
+    )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(1000, ge=1, le=1000)
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        if self.bbox is None:
+            return None
+        w, s, e, n = (float(v) for v in self.bbox.split(","))
+        return (min(w, e), min(s, n), max(w, e), max(s, n))
+
+    def near(self) -> tuple[float, float, float] | None:
+        """A circle needs both coordinates; one alone filters nothing (documented)."""
+        if self.lat is None or self.long is None:
+            return None
+        return (self.lat, self.long, self.radius or 1000.0)
 
 
 class Open311RequestForm(BaseModel):

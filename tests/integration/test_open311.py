@@ -167,6 +167,21 @@ def test_a_request_from_submission_to_closed_in_xml_and_json(pipeline: Settings)
     assert ids("?start_date=2099-01-01T00:00:00Z") == set()
     assert ids(f"?service_request_id={plain},{secret}&status=closed") == {plain, secret}
     assert len(ids("?page_size=1")) == 1 and len(ids("?page_size=1&page=3")) == 1
+    # places: a box, a circle (never a confidential case), and GeoJSON
+    third = everything - {plain, secret}
+    assert ids("?bbox=105.85,21.02,105.86,21.03") == {plain} | third
+    assert ids("?bbox=105.0,20.0,105.1,20.1") == set()
+    assert ids("?lat=21.0246&long=105.8533&radius=100") == {plain} | third
+    assert ids("?lat=21.1&long=105.9&radius=100") == set()
+    status, ctype, body = call(env, "GET", "/requests.geojson?status=closed")
+    collection = json.loads(body)
+    assert status == 200 and ctype == "application/geo+json"
+    assert collection["type"] == "FeatureCollection"
+    [feature] = collection["features"]
+    assert feature["id"] == plain and feature["geometry"] == {
+        "type": "Point",
+        "coordinates": [105.8532, 21.0245],
+    }
     listing = call(env, "GET", "/requests.xml")[2].decode()
     for private in ("001203000001", "open311-1@", "0910000001", "Văn An", "pseudonym"):
         assert private not in listing
