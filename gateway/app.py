@@ -11,10 +11,12 @@ from aiohttp import web
 from gateway import open311, privacy_routes
 from gateway import warnings as warnings_routes
 from gateway.auth import install_auth
+from gateway.http.clients import trusted_networks
 from gateway.http.middleware import errors_middleware, limits_middleware
 from gateway.http.table import install
 from gateway.keys import (
     ACCEPTED,
+    API_CLIENT_LIMITS,
     CLIENT_LIMITS,
     MEDIA,
     PRIVACY,
@@ -23,6 +25,7 @@ from gateway.keys import (
     REPLIES,
     SENDER_LIMITS,
     SETTINGS,
+    TRUSTED_PROXIES,
     UNITS,
 )
 from gateway.limits import RateLimiter
@@ -60,6 +63,10 @@ def build_app(settings: Settings) -> web.Application:
         client_max_size=settings.gateway_max_body_bytes,
     )
     app[CLIENT_LIMITS] = RateLimiter(settings.gateway_client_rate, settings.gateway_client_burst)
+    app[API_CLIENT_LIMITS] = RateLimiter(
+        settings.gateway_api_client_rate, settings.gateway_api_client_burst
+    )
+    app[TRUSTED_PROXIES] = trusted_networks(settings.gateway_trusted_proxies)
     app[SENDER_LIMITS] = RateLimiter(
         settings.gateway_sender_per_hour / 3600, max(1.0, settings.gateway_sender_per_hour)
     )

@@ -27,3 +27,5 @@ SENDER_KEY_STORE = web.AppKey("sender_key_store", SenderKeyStore)
 SEALED = web.AppKey("sealed_reader", object)  # gateway.sealing.SealedReader (no import cycle)
 UNITS = web.AppKey("units_directory", DirectoryFollower)
 ACCEPTED = web.AppKey("accepted", AcceptedLog)  # read-your-write of submissions
+API_CLIENT_LIMITS = web.AppKey("api_client_limits", RateLimiter)  # Open311 keys, token subjects
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple)

@@ -28,7 +28,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
 from gateway.http.table import query_of
 from gateway.http.validation import validated
-from gateway.keys import ACCEPTED, READER, SETTINGS
+from gateway.keys import ACCEPTED, API_CLIENT_LIMITS, READER, SETTINGS
+from gateway.limits import take
 from gateway.media import ALLOWED_TYPES
 from gateway.models import FieldFeedbackIn
 from gateway.public import clamped, iso, published_result, read
@@ -228,6 +229,7 @@ def _client(request: web.Request, given: str | None) -> str:
     if given:
         for key, name in keys.items():
             if hmac.compare_digest(key.encode(), given.encode()):
+                take(request.app[API_CLIENT_LIMITS], f"open311:{name}")  # the client's bucket
                 return name
     log.warning("open311: api_key refused", extra={"given": bool(given)})
     raise Open311Error(403, [(403, f"api_key: {_message('open311_invalid_api_key')}")])

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
         50.0, description="Requests per second one client address may make (0: no limit)."
     )
     gateway_client_burst: float = Field(100.0, description="Burst allowed above that rate.")
+    gateway_trusted_proxies: str = Field(
+        "",
+        description="Addresses / networks (comma-separated, e.g. 10.0.0.0/8) of reverse proxies "
+        "and the app's backend whose Forwarded / X-Forwarded-For name the client; from any other "
+        "peer those headers are ignored.",
+    )
+    gateway_api_client_rate: float = Field(
+        200.0,
+        description="Requests per second one API client (Open311 key, token subject) may make, "
+        "over all its addresses (0: no limit).",
+    )
+    gateway_api_client_burst: float = Field(400.0, description="Burst allowed above that rate.")
     gateway_sender_per_hour: float = Field(
         20.0, description="Submissions one sender (by pseudonym) may make per hour (0: no limit)."
     )

@@ -10,9 +10,11 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from gateway import open311
+from gateway.auth import principal_of
+from gateway.http.clients import client_address
 from gateway.http.errors import ApiError
-from gateway.keys import CLIENT_LIMITS
-from gateway.limits import retry_after
+from gateway.keys import API_CLIENT_LIMITS, CLIENT_LIMITS, TRUSTED_PROXIES
+from gateway.limits import take
 
 log = logging.getLogger("gateway")
 
@@ -24,13 +26,25 @@ RESPONSES = Counter(
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
+def _token_subject(request: web.Request) -> str | None:
+    if not request.headers.get("Authorization"):
+        return None
+    try:
+        return principal_of(request).subject  # verified once, remembered for the handler
+    except ApiError:
+        return None  # the handler answers 401 if it needs a caller
+
+
 @web.middleware
 async def limits_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Per-client token bucket (abuse): 429 with Retry-After before any work is done."""
+    """Token buckets (abuse), before any work is done: one per client address (behind trusted
+    proxies, the client's own: gateway/http/clients.py) and one per API client (a token's
+    subject here; an Open311 key once it is checked, gateway/open311.py). The per-sender bucket
+    is taken when a submission is read (gateway/submission.py)."""
     if request.path not in ("/healthz", "/readyz", "/metrics"):
-        wait = request.app[CLIENT_LIMITS].take(request.remote or "?")
-        if wait:
-            raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})
+        take(request.app[CLIENT_LIMITS], client_address(request, request.app[TRUSTED_PROXIES]))
+        if (subject := _token_subject(request)) is not None:
+            take(request.app[API_CLIENT_LIMITS], f"token:{subject}")
     return await handler(request)
 
 
