@@ -87,7 +87,8 @@ class ResultsQuery(Query):
 
 
 class FlagsQuery(Query):
-    month: str = Field(pattern=MONTH, description="YYYY-MM")
+    # the handler checks the month itself: a wrong one is `invalid_month`, as on the path
+    month: str = Field(json_schema_extra={"pattern": MONTH}, description="YYYY-MM")
     unit: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
 
 

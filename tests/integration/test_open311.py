@@ -115,13 +115,16 @@ def test_a_request_from_submission_to_closed_in_xml_and_json(pipeline: Settings)
     assert b"001203000001" not in raw and "Nguyễn Văn An".encode() not in raw
     assert events[secret][0]["sender"]["confidential"] is True
 
-    # a token names the request once the warehouse has it
-    def token() -> Any:
-        status, _, body = call(env, "GET", f"/tokens/{plain}.json")
-        return json.loads(body) if status == 200 else None
+    # a token names the request at once (the gateway's own record until the warehouse has it)
+    status, _, body = call(env, "GET", f"/tokens/{plain}.json")
+    assert status == 200 and json.loads(body)[0]["service_request_id"] == plain
 
-    assert wait_for(token, 30, "the token to resolve")[0]["service_request_id"] == plain
-    wait_for(lambda: call(env, "GET", f"/requests/{secret}.xml")[0] == 200, 30, "the secret one")
+    def in_warehouse(case_id: str) -> Any:
+        status, _, body = call(env, "GET", f"/requests/{case_id}.xml")
+        return status == 200 and requests_xml(body)[0]["agency_responsible"]
+
+    wait_for(lambda: in_warehouse(secret), 30, "the secret one in the warehouse")
+    wait_for(lambda: in_warehouse(plain), 30, "the plain one in the warehouse")
     status, _, body = call(env, "GET", f"/requests/{plain}.xml")
     [shown] = requests_xml(body)
     assert shown["status"] == "open" and shown["agency_responsible"] == "Phường Hoàn Kiếm"

@@ -98,7 +98,7 @@ def until_open(officer: Client, case_id: str) -> dict:
 
     def received() -> bool:
         status, body = officer.command(case_id, "receive", level="normal")
-        out.update(body)
+        out.update(body.get("refusal", body))  # a 409 problem carries the case's status there
         # 202: no answer in time (a loaded worker) — the command may still turn out to be for an
         # unknown case, so ask again (a second receive of a received case is a clean 409)
         return status not in (404, 202)
