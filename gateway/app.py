@@ -8,10 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import open311, privacy_routes
-from gateway import warnings as warnings_routes
-from gateway.auth import install_auth
+from gateway.http.auth import install_auth
 from gateway.http.clients import trusted_networks
+from gateway.http.limits import RateLimiter
 from gateway.http.middleware import errors_middleware, limits_middleware
 from gateway.http.table import install
 from gateway.keys import (
@@ -28,16 +27,17 @@ from gateway.keys import (
     TRUSTED_PROXIES,
     UNITS,
 )
-from gateway.limits import RateLimiter
-from gateway.media import (
+from gateway.publisher import Publisher
+from gateway.routes import TABLE, open311
+from gateway.routes import privacy as privacy_routes
+from gateway.routes import warnings as warnings_routes
+from gateway.stores.accepted import AcceptedLog
+from gateway.stores.media import (
     MediaStore,
     MediaUnavailable,
     open_store,
 )
-from gateway.publisher import Publisher
-from gateway.replies import Replies
-from gateway.routes import TABLE
-from gateway.stores.accepted import AcceptedLog
+from gateway.stores.replies import Replies
 from gateway.stores.warehouse import WarehouseReader
 from pakn.directory_topic import DirectoryFollower
 from pakn.logs import setup_logging

@@ -17,15 +17,15 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import ApiError, FieldError, unavailable
+from gateway.http.errors import ApiError, FieldError, unavailable
+from gateway.http.limits import retry_after
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
 from gateway.keys import ACCEPTED, MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
-from gateway.limits import retry_after
-from gateway.media import put_files
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
-from gateway.sealing import sender_data_key
 from gateway.stores.accepted import AcceptedCase
+from gateway.stores.media import put_files
+from gateway.stores.sealing import sender_data_key
 from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         5.0, description="Longest wait for Kafka to confirm a write before answering 503."
     )
 
-    # --- media store (gateway/media.py, gateway/media_s3.py) --------------------------------
+    # --- media store (gateway/stores/media.py, gateway/stores/media_s3.py) ----------------------
     media_store: Literal["local", "s3"] = Field(
         "local",
         description="Where uploaded media go: `local` (<home>/media) or `s3` (the bucket below).",
@@ -195,7 +195,7 @@ class Settings(BaseSettings):
         1.0, description="How often each worker looks for due warnings and breaches."
     )
 
-    # --- agency authentication (gateway/auth.py, docs/auth.md) ------------------------------
+    # --- agency authentication (gateway/http/auth.py, docs/auth.md) -------------------------
     auth_issuer: str = Field(
         "pakn-dev",
         description="Accepted `iss` of signed tokens (comma-separated for several); "
@@ -221,7 +221,7 @@ class Settings(BaseSettings):
     )
     # --- end of agency authentication ------------------------------------------------------
 
-    # --- Open311 GeoReport v2 (gateway/open311.py, docs/open311.md) -------------------------
+    # --- Open311 GeoReport v2 (gateway/routes/open311.py, docs/open311.md) ----------------------
     open311_api_keys: str = Field(
         "",
         description="API keys of Open311 clients (POST requests), comma-separated, each "

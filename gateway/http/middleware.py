@@ -9,12 +9,12 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import Counter
 
-from gateway import open311
-from gateway.auth import principal_of
+from gateway.http.auth import principal_of
 from gateway.http.clients import client_address
 from gateway.http.errors import ApiError
+from gateway.http.limits import take
 from gateway.keys import API_CLIENT_LIMITS, CLIENT_LIMITS, TRUSTED_PROXIES
-from gateway.limits import take
+from gateway.routes import open311
 
 log = logging.getLogger("gateway")
 
@@ -39,8 +39,8 @@ def _token_subject(request: web.Request) -> str | None:
 async def limits_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Token buckets (abuse), before any work is done: one per client address (behind trusted
     proxies, the client's own: gateway/http/clients.py) and one per API client (a token's
-    subject here; an Open311 key once it is checked, gateway/open311.py). The per-sender bucket
-    is taken when a submission is read (gateway/submission.py)."""
+    subject here; an Open311 key once it is checked, gateway/routes/open311.py). The per-sender
+    bucket is taken when a submission is read (gateway/submission.py)."""
     if request.path not in ("/healthz", "/readyz", "/metrics"):
         take(request.app[CLIENT_LIMITS], client_address(request, request.app[TRUSTED_PROXIES]))
         if (subject := _token_subject(request)) is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from openapi_pydantic.v3.v3_1 import OpenAPI
 from pydantic import BaseModel
 
-from gateway.auth import RULES
+from gateway.http.auth import RULES
 from gateway.http.errors import ERRORS, FIELD_MESSAGES
 from gateway.http.table import Body, Route
 

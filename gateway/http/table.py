@@ -1,7 +1,8 @@
 """The route table's shape, and how it becomes aiohttp routes.
 
 One ``Route`` says everything a client needs: method, path (OpenAPI template), handler, the body /
-query / path models, who may call it (the actions of gateway/auth.py ``RULES``, hence the roles),
+query / path models, who may call it (the actions of gateway/http/auth.py ``RULES``, hence the
+roles),
 every answer it can give (success replies, and the problem codes of the catalogue it may raise),
 examples. ``install`` adds the aiohttp routes; gateway/http/openapi.py writes the document from
 the same table, so the two cannot disagree.
@@ -69,7 +70,7 @@ class Route:
     ok: Mapping[int, Reply]
     description: str = ""
     auth: Auth = "none"
-    actions: tuple[str, ...] = ()  # gateway/auth.py RULES keys: the roles allowed
+    actions: tuple[str, ...] = ()  # gateway/http/auth.py RULES keys: the roles allowed
     body: Body | None = None
     query: type[BaseModel] | None = None
     params: tuple[Param, ...] = ()

@@ -2,7 +2,7 @@
 
 Both the aiohttp routes (gateway/http/table.py ``install``) and the OpenAPI 3.1 document
 (gateway/http/openapi.py, served at /openapi.json) are generated from ``TABLE``. A route names
-its handler, its body / query / path models, the actions of gateway/auth.py ``RULES`` that it
+its handler, its body / query / path models, the actions of gateway/http/auth.py ``RULES`` that it
 checks (hence the roles), its success replies and the problem codes it may answer; the plumbing
 adds the problems every route of its kind can give (401, 413/415/422, 400 invalid_query, 429).
 
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import commands, open311, privacy_routes, public, reception
-from gateway import warnings as warnings_routes
-from gateway.auth import RULES
-from gateway.commands import CommandIn
+from gateway.http.auth import RULES
 from gateway.http.table import Body, Param, Reply, Route
 from gateway.models import FieldFeedbackIn
-from gateway.reception import BookIn, OwnerIn, SessionIn
-from gateway.routes import intake, ops
+from gateway.routes import commands, intake, open311, ops, public, reception
+from gateway.routes import privacy as privacy_routes
+from gateway.routes import warnings as warnings_routes
+from gateway.routes.commands import CommandIn
 from gateway.routes.models import (
     Accepted,
     CommandAnswer,
@@ -32,7 +31,8 @@ from gateway.routes.models import (
     ResultsQuery,
     WarningPlaceQuery,
 )
-from gateway.warnings import ContentIn, SubscriptionIn, WarningCommandIn
+from gateway.routes.reception import BookIn, OwnerIn, SessionIn
+from gateway.routes.warnings import ContentIn, SubscriptionIn, WarningCommandIn
 from processors.catalogue import CATEGORIES
 from processors.reception import CANCEL, CHECK_IN, MOVE, NO_SHOW
 

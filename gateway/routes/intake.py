@@ -10,13 +10,13 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import Histogram
 
-from gateway.auth import require
-from gateway.errors import ApiError, unavailable
+from gateway.http.auth import require
+from gateway.http.errors import ApiError, unavailable
 from gateway.http.responses import json_response
 from gateway.http.validation import case_id_of, read_json, validated
 from gateway.keys import ACCEPTED, MEDIA, READER, SETTINGS
-from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, put_files
 from gateway.models import FieldFeedbackIn
+from gateway.stores.media import ALLOWED_TYPES, DOCUMENT_TYPES, put_files
 from gateway.submission import checked_media, publish_submission
 from pakn.settings import Settings
 from processors.catalogue import CATEGORIES

@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.errors import ERRORS, ApiError
+from gateway.http.errors import ERRORS, ApiError
 from gateway.http.responses import json_response
 from gateway.keys import PUBLISHER, READER, SETTINGS
 

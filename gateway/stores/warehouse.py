@@ -2,7 +2,8 @@
 event loop — here, not in sinks/: the sink writes the warehouse, the gateway only reads it.
 Every read of a ReplacingMergeTree table uses FINAL; rows come back as dicts.
 
-Nothing here decides who may see what: the gateway does (gateway/public.py, gateway/open311.py).
+Nothing here decides who may see what: the gateway does (gateway/routes/public.py,
+gateway/routes/open311.py).
 The reads that serve the public never select ``sender_pseudonym``.
 """
 

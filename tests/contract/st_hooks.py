@@ -3,7 +3,7 @@
 Each operation of the gateway's document names its roles (`x-roles`, and the bearer security
 requirement). This provider sends the token (``PAKN_ST_TOKENS``: JSON role -> token, minted by
 the test) of a role allowed to do what the request asks: for a body naming a `command`, a role
-of that action in gateway/auth.py ``RULES`` (the head where a head may), else the operation's
+of that action in gateway/http/auth.py ``RULES`` (the head where a head may), else the operation's
 first role. Open311 POSTs get the api_key (``PAKN_ST_API_KEY``) as the `api_key` query
 parameter, as the document's security scheme says.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import schemathesis
 
-from gateway.auth import HEAD, RULES
+from gateway.http.auth import HEAD, RULES
 
 TOKENS: dict[str, str] = json.loads(os.environ.get("PAKN_ST_TOKENS", "{}"))
 API_KEY = os.environ.get("PAKN_ST_API_KEY", "")

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.auth import AGENCY_ROLES, SENDER, UNIT_ROLES, mint_token
+from gateway.http.auth import AGENCY_ROLES, SENDER, UNIT_ROLES, mint_token
 from pakn.settings import Settings
 from processors.areas import shipped_geo
 from tests.factories import feedback

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.services import manager
 from pakn.settings import Settings
 from pakn.topics import COMMANDS, INTAKE

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import PRIVACY_AUDIT, SENDER_KEYS

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import RECEPTION_REQUESTS, RECEPTION_RESULTS

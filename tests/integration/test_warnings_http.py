@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 import aiohttp
 import capvalidator
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import NOTIFICATIONS, WARNINGS_BY_COMMUNE

@@ -1,4 +1,4 @@
-"""Who may do what: signed tokens (gateway/auth.py), the rule table, `require`, `pakn token`.
+"""Who may do what: signed tokens (gateway/http/auth.py), the rule table, `require`, `pakn token`.
 
 The expected matrix below is written out by hand from domain.md §1 and the issue, independently of
 the module's RULES, so a change to the rules has to change both.
@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.auth import (
+from gateway.http.auth import (
     ACTIONS,
     RULES,
     CaseView,
@@ -37,7 +37,7 @@ from gateway.auth import (
     principal_of,
     require,
 )
-from gateway.errors import ERRORS, ApiError
+from gateway.http.errors import ERRORS, ApiError
 from pakn.privacy import Privacy
 from pakn.settings import Settings
 from pakn.token_cli import token as token_cmd
@@ -389,7 +389,7 @@ def test_every_code_is_a_known_error_with_both_languages() -> None:
 
 
 def test_a_refusal_is_logged_with_who_what_and_the_code(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.auth")
+    caplog.set_level(logging.INFO, logger="gateway.http.auth")
     who = Principal("officer-7", H, UNIT, None)
     with pytest.raises(ApiError):
         authorize(who, "approve_result", CaseView(UNIT, ME, case_id="case-9"))
@@ -404,7 +404,7 @@ def test_a_refusal_is_logged_with_who_what_and_the_code(caplog: pytest.LogCaptur
 
 
 def test_an_allowed_action_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="gateway.auth")
+    caplog.set_level(logging.DEBUG, logger="gateway.http.auth")
     authorize(principal(HEAD), "publish", own_case())
     assert not caplog.records
 
@@ -868,7 +868,7 @@ async def test_a_handler_gets_the_principal(client: TestClient) -> None:
 async def test_a_handler_answers_401_with_a_challenge(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.auth")
+    caplog.set_level(logging.INFO, logger="gateway.http.auth")
     resp = await client.post(f"/cases/{UNIT}/publish")
     assert resp.status == 401
     assert resp.headers["WWW-Authenticate"] == 'Bearer realm="pakn"'
@@ -886,7 +886,7 @@ async def test_a_handler_answers_401_with_a_challenge(
 async def test_a_handler_answers_403_and_logs_the_refusal(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.auth")
+    caplog.set_level(logging.INFO, logger="gateway.http.auth")
     token = sign(claims(sub="head-of-ba-dinh", unit=OTHER_UNIT))
     resp = await client.post(f"/cases/{UNIT}/publish", headers={"Authorization": token})
     assert resp.status == 403

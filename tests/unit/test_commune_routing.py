@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gateway.open311 import submission_body
+from gateway.routes.open311 import submission_body
 from processors.areas import commune_containing, shipped_geo
 
 GEO = shipped_geo()

@@ -1,8 +1,8 @@
 """Agency and sender actions on a case: verify, publish the command, answer with the real outcome.
 
 `POST /v1/cases/{case_id}/commands` → the command goes to Kafka; the worker applies it to the
-authoritative state and answers on the results topic (gateway/replies.py). The caller gets 200
-with the new status, 403/404/409/422 with the refusal's code, or 202 with a status URL when the
+authoritative state and answers on the results topic (gateway/stores/replies.py). The caller gets
+200 with the new status, 403/404/409/422 with the refusal's code, or 202 with a status URL when the
 answer takes longer than the bounded wait (`PAKN_GATEWAY_REPLY_TIMEOUT_S`).
 """
 
@@ -15,16 +15,15 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
-from gateway.auth import Principal, require
-from gateway.errors import ERRORS, ApiError, FieldError, unavailable
+from gateway.http.auth import Principal, require
+from gateway.http.errors import ERRORS, ApiError, FieldError, unavailable
 from gateway.http.responses import json_response
-from gateway.http.validation import json_body
+from gateway.http.validation import case_id_of, json_body
 from gateway.keys import MEDIA, PUBLISHER, REPLIES, SETTINGS
-from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, stored_size
 from gateway.models import Strict
-from gateway.params import case_id_of
 from gateway.publisher import Unavailable
-from gateway.replies import ask
+from gateway.stores.media import ALLOWED_TYPES, DOCUMENT_TYPES, stored_size
+from gateway.stores.replies import ask
 from pakn.topics import COMMANDS as COMMANDS_TOPIC
 from processors.case import envelope, to_ms
 from processors.workflow import COMMANDS

@@ -31,8 +31,8 @@ from aiohttp import web
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from pydantic import Field
 
-from gateway.auth import require
-from gateway.errors import ApiError, unavailable
+from gateway.http.auth import require
+from gateway.http.errors import ApiError, unavailable
 from gateway.http.responses import json_response
 from gateway.http.validation import json_body
 from gateway.keys import PUBLISHER, SETTINGS
@@ -45,7 +45,7 @@ from processors.areas import Area, commune_at, point_in_area, shipped_geo
 from processors.cap import atom_feed, build_cap, cap_time
 from schemas.codec import DecodeError, get_codec
 
-log = logging.getLogger("gateway.warnings")
+log = logging.getLogger("gateway.routes.warnings")
 GEO = shipped_geo()
 ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 ROUTE_ID = r"[A-Za-z0-9_-]+"

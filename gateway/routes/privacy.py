@@ -19,14 +19,14 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.auth import CaseView, Principal, require
-from gateway.errors import ApiError, FieldError, unavailable
+from gateway.http.auth import CaseView, Principal, require
+from gateway.http.errors import ApiError, FieldError, unavailable
 from gateway.http.responses import json_response
+from gateway.http.validation import case_id_of, read_json
 from gateway.keys import PUBLISHER, READER, SEALED, SENDER_KEY_STORE, SETTINGS
-from gateway.params import case_id_of, read_json
-from gateway.public import iso, read, unit_ref
 from gateway.publisher import Unavailable
-from gateway.sealing import SealedReader, open_identity, sealed_sender
+from gateway.routes.public import iso, read, unit_ref
+from gateway.stores.sealing import SealedReader, open_identity, sealed_sender
 from pakn.privacy import Erased, audit_record
 from pakn.sender_keys import SenderKeyStore
 from pakn.settings import Settings

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from confluent_kafka import Consumer, TopicPartition
 
-from gateway.errors import unavailable
+from gateway.http.errors import unavailable
 from gateway.keys import PRIVACY, PUBLISHER, READER, SEALED, SENDER_KEY_STORE, SETTINGS
 from pakn.privacy import SenderKey
 from pakn.topics import SENDER_KEYS

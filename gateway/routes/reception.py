@@ -2,9 +2,9 @@
 
 Every request about a session goes to Kafka keyed by the session id; the worker owning that
 partition decides (streams/reception.py, processors/reception.py) and answers on the reception
-results topic. The caller gets the real outcome synchronously (request/reply, gateway/replies.py,
-as for case commands): 200/201, or the refusal's 4xx code — or 202 with a status URL when the
-answer takes longer than ``PAKN_GATEWAY_REPLY_TIMEOUT_S``.
+results topic. The caller gets the real outcome synchronously (request/reply,
+gateway/stores/replies.py, as for case commands): 200/201, or the refusal's 4xx code — or 202
+with a status URL when the answer takes longer than ``PAKN_GATEWAY_REPLY_TIMEOUT_S``.
 
 * ``POST /v1/reception/sessions`` — the office publishes a session (``reception_publish``).
 * ``GET /v1/reception/sessions/{session_id}`` — anyone: date, leader, topics, places left.
@@ -30,15 +30,15 @@ from aiohttp import web
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from gateway.auth import SENDER, Principal, principal_of, require
-from gateway.errors import ERRORS, ApiError, FieldError, unavailable
+from gateway.http.auth import SENDER, Principal, principal_of, require
+from gateway.http.errors import ERRORS, ApiError, FieldError, unavailable
 from gateway.http.responses import json_response
 from gateway.http.validation import json_body
 from gateway.keys import PRIVACY, PUBLISHER, REPLIES, SENDER_KEY_STORE, SETTINGS
 from gateway.models import IdNumber, Phone, Strict
 from gateway.publisher import Unavailable
-from gateway.replies import ask
-from gateway.sealing import sender_data_key
+from gateway.stores.replies import ask
+from gateway.stores.sealing import sender_data_key
 from pakn.privacy import Erased, Privacy, Sealed, SenderKey
 from pakn.topics import RECEPTION_REQUESTS
 from processors.reception import (

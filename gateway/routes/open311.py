@@ -25,15 +25,15 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from gateway.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
+from gateway.http.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
+from gateway.http.limits import take
 from gateway.http.table import query_of
 from gateway.http.validation import validated
 from gateway.keys import ACCEPTED, API_CLIENT_LIMITS, READER, SETTINGS
-from gateway.limits import take
-from gateway.media import ALLOWED_TYPES
 from gateway.models import FieldFeedbackIn
-from gateway.public import clamped, iso, published_result, read
+from gateway.routes.public import clamped, iso, published_result, read
 from gateway.stores.accepted import AcceptedCase
+from gateway.stores.media import ALLOWED_TYPES
 from gateway.submission import ensure_publisher, publish_submission
 from pakn.privacy import _dev_secret
 from pakn.settings import Settings
@@ -43,7 +43,7 @@ from processors.publication import CLOSED_STATUSES
 from processors.units import default_directory
 from processors.workflow import STATUSES
 
-log = logging.getLogger("gateway.open311")
+log = logging.getLogger("gateway.routes.open311")
 GEO = shipped_geo()
 
 PREFIX = "/open311/v2"

@@ -25,12 +25,12 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from gateway.auth import UNIT_RE, CaseView, principal_of, require
-from gateway.errors import ApiError, FieldError, dumps, unavailable
+from gateway.http.auth import UNIT_RE, CaseView, principal_of, require
+from gateway.http.errors import ApiError, FieldError, dumps, unavailable
 from gateway.http.responses import json_response
 from gateway.http.table import query_of
+from gateway.http.validation import case_id_of
 from gateway.keys import READER, SETTINGS
-from gateway.params import case_id_of
 from gateway.stores.warehouse import TALLY_FIGURES, WAREHOUSE_TZ
 from processors import publication
 from processors.catalogue import CATEGORIES
@@ -38,7 +38,7 @@ from processors.publication import PUBLISHED_STATUSES
 from processors.units import default_directory
 from processors.workflow import TERMINAL
 
-log = logging.getLogger("gateway.public")
+log = logging.getLogger("gateway.routes.public")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
