@@ -115,6 +115,8 @@ def run(settings: Settings) -> None:
         port=settings.gateway_port,
         access_log=None,
         print=None,
-        # long Open311 id lists and filters fit in a request line (aiohttp's default is 8 KiB)
-        handler_args={"max_line_size": 32768, "max_field_size": 32768},
+        # long Open311 id lists and filters fit in a request line (aiohttp's default: 8 KiB);
+        # passed through AppRunner to each RequestHandler
+        max_line_size=32768,
+        max_field_size=32768,
     )

@@ -117,7 +117,7 @@ class Open311RequestsQuery(Query):
     lat: float | None = Field(None, ge=-90, le=90, description="With long and radius.")
     long: float | None = Field(None, ge=-180, le=180, description="With lat and radius.")
     radius: float | None = Field(
-        None, gt=0, le=50_000, description="Metres around lat/long (default 1000)."
+        None, ge=1, le=50_000, description="Metres around lat/long (default 1000)."
     )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(1000, ge=1, le=1000)

@@ -310,10 +310,12 @@ class WarehouseReader:
             conds.append("confidential = 0 AND lat IS NOT NULL AND lon IS NOT NULL")
         if bbox is not None:
             conds.append("lon BETWEEN %(w)s AND %(e)s AND lat BETWEEN %(s)s AND %(n)s")
-            params |= dict(zip(("w", "s", "e", "n"), bbox, strict=True))
+            # 7 decimals (1 cm): a subnormal float like 5e-324 is not a ClickHouse literal
+            params |= dict(zip(("w", "s", "e", "n"), (round(v, 7) for v in bbox), strict=True))
         if near is not None:
             conds.append("greatCircleDistance(lon, lat, %(plon)s, %(plat)s) <= %(radius)s")
-            params |= {"plat": near[0], "plon": near[1], "radius": near[2]}
+            lat, lon, radius = (round(v, 7) for v in near)
+            params |= {"plat": lat, "plon": lon, "radius": radius}
         if case_ids is not None:
             conds.append("case_id IN (SELECT toUUID(arrayJoin(%(ids)s)))")
             params["ids"] = list(case_ids)
