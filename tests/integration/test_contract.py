@@ -97,8 +97,8 @@ def test_schemathesis_finds_no_failure_and_no_server_error(env: Settings, tmp_pa
             "--workers",
             "1",  # hypothesis' lambda-source cache is not thread-safe (seen: a runtime error)
         ]
-        done = subprocess.run(
-            cmd, env=run_env, capture_output=True, text=True, timeout=MAX_TIME_S + 120
+        done = subprocess.run(  # in tmp_path: schemathesis keeps its cache in the cwd
+            cmd, env=run_env, cwd=tmp_path, capture_output=True, text=True, timeout=MAX_TIME_S + 120
         )
         output = done.stdout[-20000:] + done.stderr[-5000:]
         assert done.returncode == 0, output
