@@ -155,7 +155,9 @@ def rebuild_cmd(database: str | None, group: str | None, swap: bool, timeout: fl
         )
 
 
-@main.command("bench", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@main.command(
+    "bench", context_settings={"ignore_unknown_options": True, "help_option_names": []}
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench_cmd(args: tuple[str, ...]) -> None:
     """Run the performance suite (bench/suite.py): `pakn bench [--quick]`; `--help` for more."""

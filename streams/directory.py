@@ -59,7 +59,9 @@ class LiveRouter:
         commune_code: str | None = None,
         unit_code: str | None = None,
     ) -> Route:
-        return self.router.route(process, category, commune_code=commune_code, unit_code=unit_code)
+        return self.router.route(
+            process, category, commune_code=commune_code, unit_code=unit_code
+        )
 
     def can_forward(
         self,
