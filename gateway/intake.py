@@ -35,7 +35,7 @@ def submission_event(
     data_key: SenderKey | None = None,
     wording_hits: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """``data_key``: the sender's data key (gateway/sealing.py); without one the identity is
+    """``data_key``: the sender's data key (gateway/stores/sealing.py); without one the identity is
     sealed with the master key and cannot be shredded alone."""
     s = sub.sender
     pii = {

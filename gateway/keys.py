@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.limits import RateLimiter
-from gateway.media import MediaStore
+from gateway.http.limits import RateLimiter
 from gateway.publisher import Publisher
-from gateway.replies import Replies
+from gateway.stores.accepted import AcceptedLog
+from gateway.stores.media import MediaStore
+from gateway.stores.replies import Replies
+from gateway.stores.warehouse import WarehouseReader
 from pakn.directory_topic import DirectoryFollower
 from pakn.privacy import Privacy
 from pakn.sender_keys import SenderKeyStore
 from pakn.settings import Settings
-from sinks.reader import WarehouseReader
 
 SETTINGS = web.AppKey("settings", Settings)
 PUBLISHER = web.AppKey("publisher", Publisher)
@@ -23,5 +24,10 @@ PRIVACY = web.AppKey("privacy", Privacy)
 CLIENT_LIMITS = web.AppKey("client_limits", RateLimiter)
 SENDER_LIMITS = web.AppKey("sender_limits", RateLimiter)
 SENDER_KEY_STORE = web.AppKey("sender_key_store", SenderKeyStore)
-SEALED = web.AppKey("sealed_reader", object)  # gateway.sealing.SealedReader (no import cycle)
+SEALED = web.AppKey(
+    "sealed_reader", object
+)  # gateway.stores.sealing.SealedReader (no import cycle)
 UNITS = web.AppKey("units_directory", DirectoryFollower)
+ACCEPTED = web.AppKey("accepted", AcceptedLog)  # read-your-write of submissions
+API_CLIENT_LIMITS = web.AppKey("api_client_limits", RateLimiter)  # Open311 keys, token subjects
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple)

@@ -15,7 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gateway.errors import FIELD_MESSAGES, FieldError
+from gateway.http.errors import FIELD_MESSAGES, FieldError
 from processors import identity
 from processors.catalogue import CATEGORIES
 

@@ -17,14 +17,15 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import ApiError, FieldError
+from gateway.http.errors import ApiError, FieldError, unavailable
+from gateway.http.limits import retry_after
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
-from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
-from gateway.limits import retry_after
-from gateway.media import put_files
+from gateway.keys import ACCEPTED, MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
-from gateway.sealing import sender_data_key
+from gateway.stores.accepted import AcceptedCase
+from gateway.stores.media import put_files
+from gateway.stores.sealing import sender_data_key
 from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect
@@ -33,7 +34,6 @@ from processors.wording import screen
 from schemas.codec import get_codec
 
 log = logging.getLogger("gateway")
-RETRY_AFTER_S = "5"
 
 MediaFile = tuple[str, str | None, bytes]  # content type, file name, bytes
 
@@ -47,7 +47,7 @@ class Accepted:
 def ensure_publisher(app: web.Application) -> None:
     """503 at once while Kafka is known to be down (before reading more of the request)."""
     if not app[PUBLISHER].available:
-        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S})
+        raise unavailable("kafka_unavailable")
 
 
 async def publish_submission(
@@ -93,9 +93,25 @@ async def publish_submission(
         await app[PUBLISHER].publish(INTAKE.name(settings), case_id.encode(), value)
     except Unavailable as exc:
         log.warning("submission refused: kafka unavailable", extra={"reason": str(exc)})
-        raise ApiError("kafka_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+        raise unavailable("kafka_unavailable") from exc
     if observe is not None:
         observe(time.perf_counter() - started)
+    loc = sub.location
+    app[ACCEPTED].put(
+        AcceptedCase(
+            case_id,
+            now,
+            sub.category,
+            sub.process,
+            sub.title,
+            loc.lat,
+            loc.lon,
+            loc.commune_code,
+            loc.address,
+            sub.sender.confidential,
+            channel,
+        )
+    )
     return Accepted(case_id, now)
 
 

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
         50.0, description="Requests per second one client address may make (0: no limit)."
     )
     gateway_client_burst: float = Field(100.0, description="Burst allowed above that rate.")
+    gateway_trusted_proxies: str = Field(
+        "",
+        description="Addresses / networks (comma-separated, e.g. 10.0.0.0/8) of reverse proxies "
+        "and the app's backend whose Forwarded / X-Forwarded-For name the client; from any other "
+        "peer those headers are ignored.",
+    )
+    gateway_api_client_rate: float = Field(
+        200.0,
+        description="Requests per second one API client (Open311 key, token subject) may make, "
+        "over all its addresses (0: no limit).",
+    )
+    gateway_api_client_burst: float = Field(400.0, description="Burst allowed above that rate.")
     gateway_sender_per_hour: float = Field(
         20.0, description="Submissions one sender (by pseudonym) may make per hour (0: no limit)."
     )
@@ -79,7 +91,7 @@ class Settings(BaseSettings):
         5.0, description="Longest wait for Kafka to confirm a write before answering 503."
     )
 
-    # --- media store (gateway/media.py, gateway/media_s3.py) --------------------------------
+    # --- media store (gateway/stores/media.py, gateway/stores/media_s3.py) ----------------------
     media_store: Literal["local", "s3"] = Field(
         "local",
         description="Where uploaded media go: `local` (<home>/media) or `s3` (the bucket below).",
@@ -209,7 +221,7 @@ class Settings(BaseSettings):
         1.0, description="How often each worker looks for due warnings and breaches."
     )
 
-    # --- agency authentication (gateway/auth.py, docs/auth.md) ------------------------------
+    # --- agency authentication (gateway/http/auth.py, docs/auth.md) -------------------------
     auth_issuer: str = Field(
         "pakn-dev",
         description="Accepted `iss` of signed tokens (comma-separated for several); "
@@ -235,7 +247,7 @@ class Settings(BaseSettings):
     )
     # --- end of agency authentication ------------------------------------------------------
 
-    # --- Open311 GeoReport v2 (gateway/open311.py, docs/open311.md) -------------------------
+    # --- Open311 GeoReport v2 (gateway/routes/open311.py, docs/open311.md) ----------------------
     open311_api_keys: str = Field(
         "",
         description="API keys of Open311 clients (POST requests), comma-separated, each "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.auth import DEV_SECRET_FILE, ROLES, SENDER, UNIT_ROLES, mint_token
+from gateway.http.auth import DEV_SECRET_FILE, ROLES, SENDER, UNIT_ROLES, mint_token
 from pakn.settings import Settings, get_settings
 
 MAX_TTL_S = 30 * 24 * 3600

@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import CASE_EVENTS, CASE_STATE, INTAKE, watermarks
@@ -246,7 +246,7 @@ def test_wording_goes_to_the_officer_as_a_flag_and_review_mode_queues_reject_ter
         wait_gateway(env, strict[0])
         url = f"http://127.0.0.1:{env.gateway_port}"
         status, body = asyncio.run(_post(url, feedback(1, title="Đồ địt cống rãnh"), []))
-        assert status == 422 and body["error"]["fields"][0]["code"] == "offensive_wording"
+        assert status == 422 and body["fields"][0]["code"] == "offensive_wording"
     finally:
         strict[0].stop()
     lenient = env.model_copy(update={"wording_mode": "review"})

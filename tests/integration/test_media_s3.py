@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.services import manager
 from pakn.settings import Settings
 from pakn.topics import COMMANDS, INTAKE
@@ -197,7 +197,7 @@ def test_an_unreachable_store_answers_503_media_store_unavailable(
 
         status, headers, body = asyncio.run(upload())
         assert status == 503, body
-        assert body["error"]["code"] == "media_store_unavailable"
-        assert body["error"]["message"]["vi"] and headers["Retry-After"]
+        assert body["code"] == "media_store_unavailable"
+        assert body["message"]["vi"] and headers["Retry-After"]
     finally:
         gateway.stop()

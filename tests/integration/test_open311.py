@@ -115,13 +115,16 @@ def test_a_request_from_submission_to_closed_in_xml_and_json(pipeline: Settings)
     assert b"001203000001" not in raw and "Nguyễn Văn An".encode() not in raw
     assert events[secret][0]["sender"]["confidential"] is True
 
-    # a token names the request once the warehouse has it
-    def token() -> Any:
-        status, _, body = call(env, "GET", f"/tokens/{plain}.json")
-        return json.loads(body) if status == 200 else None
+    # a token names the request at once (the gateway's own record until the warehouse has it)
+    status, _, body = call(env, "GET", f"/tokens/{plain}.json")
+    assert status == 200 and json.loads(body)[0]["service_request_id"] == plain
 
-    assert wait_for(token, 30, "the token to resolve")[0]["service_request_id"] == plain
-    wait_for(lambda: call(env, "GET", f"/requests/{secret}.xml")[0] == 200, 30, "the secret one")
+    def in_warehouse(case_id: str) -> Any:
+        status, _, body = call(env, "GET", f"/requests/{case_id}.xml")
+        return status == 200 and requests_xml(body)[0]["agency_responsible"]
+
+    wait_for(lambda: in_warehouse(secret), 30, "the secret one in the warehouse")
+    wait_for(lambda: in_warehouse(plain), 30, "the plain one in the warehouse")
     status, _, body = call(env, "GET", f"/requests/{plain}.xml")
     [shown] = requests_xml(body)
     assert shown["status"] == "open" and shown["agency_responsible"] == "Phường Hoàn Kiếm"
@@ -167,6 +170,21 @@ def test_a_request_from_submission_to_closed_in_xml_and_json(pipeline: Settings)
     assert ids("?start_date=2099-01-01T00:00:00Z") == set()
     assert ids(f"?service_request_id={plain},{secret}&status=closed") == {plain, secret}
     assert len(ids("?page_size=1")) == 1 and len(ids("?page_size=1&page=3")) == 1
+    # places: a box, a circle (never a confidential case), and GeoJSON
+    third = everything - {plain, secret}
+    assert ids("?bbox=105.85,21.02,105.86,21.03") == {plain} | third
+    assert ids("?bbox=105.0,20.0,105.1,20.1") == set()
+    assert ids("?lat=21.0246&long=105.8533&radius=100") == {plain} | third
+    assert ids("?lat=21.1&long=105.9&radius=100") == set()
+    status, ctype, body = call(env, "GET", "/requests.geojson?status=closed")
+    collection = json.loads(body)
+    assert status == 200 and ctype == "application/geo+json"
+    assert collection["type"] == "FeatureCollection"
+    [feature] = collection["features"]
+    assert feature["id"] == plain and feature["geometry"] == {
+        "type": "Point",
+        "coordinates": [105.8532, 21.0245],
+    }
     listing = call(env, "GET", "/requests.xml")[2].decode()
     for private in ("001203000001", "open311-1@", "0910000001", "Văn An", "pseudonym"):
         assert private not in listing

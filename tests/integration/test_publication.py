@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from sinks.connection import clickhouse
@@ -151,8 +151,8 @@ def test_results_are_public_without_anything_about_the_sender(
     _, _, one = http(env, "/v1/results?page_size=1&page=2")
     assert one["total"] == 2 and len(one["items"]) == 1
     status, _, refused = http(env, "/v1/results?page_size=1000&category=spaceships&from=x")
-    assert status == 400 and refused["error"]["code"] == "invalid_query"
-    assert {f["field"] for f in refused["error"]["fields"]} == {"page_size", "category", "from"}
+    assert status == 400 and refused["code"] == "invalid_query"
+    assert {f["field"] for f in refused["fields"]} == {"page_size", "category", "from"}
     assert http(env, f"/v1/results/{pending}")[0] == 404
     assert http(env, f"/v1/results/{uuid.uuid4()}")[0] == 404
 
@@ -229,9 +229,9 @@ def test_the_sender_tracks_deadlines_and_lateness_of_every_stage(
     assert status == 200
     assert {s["stage"]: s["state"] for s in body["stages"]}["receive"] == "on_time"
     status, _, refused = http(env, f"/v1/cases/{late}/tracking", other)
-    assert status == 403 and refused["error"]["code"] == "not_your_case"
+    assert status == 403 and refused["code"] == "not_your_case"
     status, _, refused = http(env, f"/v1/cases/{late}/tracking", mint_token(env, role="oversight"))
-    assert status == 403 and refused["error"]["code"] == "role_not_allowed"
+    assert status == 403 and refused["code"] == "role_not_allowed"
     assert http(env, f"/v1/cases/{late}/tracking")[0] == 401
     assert http(env, f"/v1/cases/{uuid.uuid4()}/tracking", mine)[0] == 404
 
@@ -299,8 +299,8 @@ def test_oversight_reads_the_monthly_figures_and_flags(
     assert http(env, "/v1/oversight/flags?month=2026-03", center)[2]["flags"] == []
     assert http(env, "/v1/oversight/units/00070/months/2026-03", center)[0] == 404
     status, _, body = http(env, "/v1/oversight/flags?month=2026-13", center)
-    assert status == 400 and body["error"]["code"] == "invalid_month"
+    assert status == 400 and body["code"] == "invalid_month"
     assert http(env, "/v1/oversight/flags", center)[0] == 400
     officer = mint_token(env, role="head", unit="00070")
     status, _, body = http(env, "/v1/oversight/units/00070/months/2026-02", officer)
-    assert status == 403 and body["error"]["code"] == "role_not_allowed"
+    assert status == 403 and body["code"] == "role_not_allowed"

@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 import aiohttp
 import capvalidator
 
-from gateway.auth import mint_token
+from gateway.http.auth import mint_token
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import NOTIFICATIONS, WARNINGS_BY_COMMUNE
@@ -138,7 +138,7 @@ def test_warning_http_life(env: Settings, tmp_path: Any) -> None:
             "/v1/warnings/subscription",
             {"token": "t", "channel": "fcm", "home_commune": "99999"},
         )
-        assert bad[0] == 422 and bad[1]["error"]["code"] == "unknown_commune"
+        assert bad[0] == 422 and bad[1]["code"] == "unknown_commune"
         assert (
             officer.call(
                 "PUT",
@@ -148,25 +148,25 @@ def test_warning_http_life(env: Settings, tmp_path: Any) -> None:
                     "channel": "fcm",
                     "home_commune": UNIT,
                 },
-            )[1]["error"]["code"]
+            )[1]["code"]
             == "role_not_allowed"
         )
         wait_for(lambda: topic_count(env, WARNINGS_BY_COMMUNE.name(env)) >= 1, 60, "the row")
 
         # drafting: roles and content are checked at once, with vi/en messages
         refused = citizen.call("POST", "/v1/warnings", _content())
-        assert refused[0] == 403 and refused[1]["error"]["code"] == "role_not_allowed"
+        assert refused[0] == 403 and refused[1]["code"] == "role_not_allowed"
         late = _content(expires=_content()["effective"])
         refused = officer.call("POST", "/v1/warnings", late)
-        assert refused[0] == 422 and refused[1]["error"]["code"] == "invalid_times"
-        assert refused[1]["error"]["message"]["vi"] and refused[1]["error"]["message"]["en"]
+        assert refused[0] == 422 and refused[1]["code"] == "invalid_times"
+        assert refused[1]["message"]["vi"] and refused[1]["message"]["en"]
         unknown = officer.call("POST", "/v1/warnings", _content(area={"communes": ["99999"]}))
-        assert unknown[1]["error"]["code"] == "unknown_commune"
+        assert unknown[1]["code"] == "unknown_commune"
         status, draft = officer.call("POST", "/v1/warnings", _content())
         assert status == 202, draft
         wid = draft["warning_id"]
         denied = officer.call("POST", f"/v1/warnings/{wid}/commands", {"command": "approve"})
-        assert denied[0] == 403 and denied[1]["error"]["code"] == "role_not_allowed"
+        assert denied[0] == 403 and denied[1]["code"] == "role_not_allowed"
 
         g = GEO[UNIT]
         sse = SSE(
@@ -203,7 +203,7 @@ def test_warning_http_life(env: Settings, tmp_path: Any) -> None:
 
         # another unit's head cannot touch it; this unit's head updates, then cancels
         other = other_head.call("POST", f"/v1/warnings/{wid}/commands", {"command": "cancel"})
-        assert other[0] == 403 and other[1]["error"]["code"] == "not_your_unit"
+        assert other[0] == 403 and other[1]["code"] == "not_your_unit"
         update = {"command": "update", "content": _content(severity="Extreme")}
         assert head.call("POST", f"/v1/warnings/{wid}/commands", update)[0] == 202
         wait_for(lambda: any(e["version"] == 2 for e in sse.events), 60, "the update on SSE")
@@ -213,7 +213,7 @@ def test_warning_http_life(env: Settings, tmp_path: Any) -> None:
         assert [e["version"] for e in sse.events if e["warning_id"] == wid] == [1, 2, 3]
         wait_for(lambda: wid not in listed(f"commune={UNIT}"), 30, "the cancelled to leave")
         again = head.call("POST", f"/v1/warnings/{wid}/commands", {"command": "cancel"})
-        assert again[0] == 409 and again[1]["error"]["code"] == "warning_final"
+        assert again[0] == 409 and again[1]["code"] == "warning_final"
         code, xml, _ = _get(env, f"/v1/warnings/{wid}.cap")
         assert capvalidator.check_schema(xml).passed and b"<msgType>Cancel</msgType>" in xml
 

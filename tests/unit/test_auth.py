@@ -1,4 +1,4 @@
-"""Who may do what: signed tokens (gateway/auth.py), the rule table, `require`, `pakn token`.
+"""Who may do what: signed tokens (gateway/http/auth.py), the rule table, `require`, `pakn token`.
 
 The expected matrix below is written out by hand from domain.md §1 and the issue, independently of
 the module's RULES, so a change to the rules has to change both.
@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.auth import (
+from gateway.http.auth import (
     ACTIONS,
     RULES,
     CaseView,
@@ -37,7 +37,7 @@ from gateway.auth import (
     principal_of,
     require,
 )
-from gateway.errors import ERRORS, ApiError
+from gateway.http.errors import ERRORS, ApiError
 from pakn.privacy import Privacy
 from pakn.settings import Settings
 from pakn.token_cli import token as token_cmd
@@ -389,7 +389,7 @@ def test_every_code_is_a_known_error_with_both_languages() -> None:
 
 
 def test_a_refusal_is_logged_with_who_what_and_the_code(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.auth")
+    caplog.set_level(logging.INFO, logger="gateway.http.auth")
     who = Principal("officer-7", H, UNIT, None)
     with pytest.raises(ApiError):
         authorize(who, "approve_result", CaseView(UNIT, ME, case_id="case-9"))
@@ -404,7 +404,7 @@ def test_a_refusal_is_logged_with_who_what_and_the_code(caplog: pytest.LogCaptur
 
 
 def test_an_allowed_action_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="gateway.auth")
+    caplog.set_level(logging.DEBUG, logger="gateway.http.auth")
     authorize(principal(HEAD), "publish", own_case())
     assert not caplog.records
 
@@ -552,7 +552,7 @@ def test_a_refusal_challenges_with_invalid_token(verifier: TokenVerifier) -> Non
     with pytest.raises(ApiError) as info:
         verifier.verify(sign(claims(), key="t" * 40))
     assert info.value.headers["WWW-Authenticate"] == 'Bearer realm="pakn", error="invalid_token"'
-    body = json.loads(info.value.response().text)["error"]
+    body = json.loads(info.value.response().text)
     assert body["code"] == "token_invalid" and body["message"]["vi"] and body["message"]["en"]
 
 
@@ -868,14 +868,14 @@ async def test_a_handler_gets_the_principal(client: TestClient) -> None:
 async def test_a_handler_answers_401_with_a_challenge(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.auth")
+    caplog.set_level(logging.INFO, logger="gateway.http.auth")
     resp = await client.post(f"/cases/{UNIT}/publish")
     assert resp.status == 401
     assert resp.headers["WWW-Authenticate"] == 'Bearer realm="pakn"'
-    assert (await resp.json())["error"]["code"] == "token_missing"
+    assert (await resp.json())["code"] == "token_missing"
     expired = sign(claims(exp=datetime.now(UTC) - timedelta(hours=1)))
     resp = await client.post(f"/cases/{UNIT}/publish", headers={"Authorization": expired})
-    assert (resp.status, (await resp.json())["error"]["code"]) == (401, "token_expired")
+    assert (resp.status, (await resp.json())["code"]) == (401, "token_expired")
     records = [r for r in caplog.records if r.getMessage() == "auth: refused"]
     assert [r.code for r in records] == ["token_missing", "token_expired"]
     assert records[1].route == f"/cases/{UNIT}/publish" and records[1].method == "POST"
@@ -886,11 +886,11 @@ async def test_a_handler_answers_401_with_a_challenge(
 async def test_a_handler_answers_403_and_logs_the_refusal(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.auth")
+    caplog.set_level(logging.INFO, logger="gateway.http.auth")
     token = sign(claims(sub="head-of-ba-dinh", unit=OTHER_UNIT))
     resp = await client.post(f"/cases/{UNIT}/publish", headers={"Authorization": token})
     assert resp.status == 403
-    assert (await resp.json())["error"]["code"] == "not_your_unit"
+    assert (await resp.json())["code"] == "not_your_unit"
     (record,) = [r for r in caplog.records if r.getMessage() == "auth: refused"]
     assert (record.subject, record.role, record.unit, record.action, record.code) == (
         "head-of-ba-dinh",
@@ -902,7 +902,7 @@ async def test_a_handler_answers_403_and_logs_the_refusal(
     assert token.split()[1] not in json.dumps(record.__dict__, default=str)
     handling = sign(claims(role=H))
     resp = await client.post(f"/cases/{UNIT}/publish", headers={"Authorization": handling})
-    assert (await resp.json())["error"]["code"] == "role_not_allowed"
+    assert (await resp.json())["code"] == "role_not_allowed"
 
 
 async def test_a_command_route_checks_the_role(client: TestClient) -> None:
@@ -910,7 +910,7 @@ async def test_a_command_route_checks_the_role(client: TestClient) -> None:
     assert (resp.status, await resp.json()) == (200, {"role": HEAD})
     officer = sign(claims(role=H))
     resp = await client.post("/commands/return_result", headers={"Authorization": officer})
-    assert (resp.status, (await resp.json())["error"]["code"]) == (403, "role_not_allowed")
+    assert (resp.status, (await resp.json())["code"]) == (403, "role_not_allowed")
 
 
 def test_principal_of_needs_install_auth() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.errors import FIELD_MESSAGES
+from gateway.http.errors import FIELD_MESSAGES
 from processors import identity
 from processors.identity import (
     CCCD_PROVINCES,

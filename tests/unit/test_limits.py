@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.limits import RateLimiter, retry_after
+from gateway.http.limits import RateLimiter, retry_after
 
 
 def test_a_burst_passes_then_the_client_waits_for_the_next_token() -> None:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from gateway.errors import FIELD_MESSAGES
+from gateway.http.errors import FIELD_MESSAGES
 from processors import media_checks as mc
 from processors.media_checks import (
     NEAR_DUPLICATE_DISTANCE,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import ApiError
-from gateway.media import (
+from gateway.http.errors import ApiError
+from gateway.stores.media import (
     LocalMediaStore,
     MediaUnavailable,
     check_digest,
@@ -19,7 +19,7 @@ from gateway.media import (
     put_files,
     stored_size,
 )
-from gateway.media_s3 import S3MediaStore, client_config, content_md5, object_key
+from gateway.stores.media_s3 import S3MediaStore, client_config, content_md5, object_key
 from pakn.services.s3 import S3Store, cargo_install_command, parse_endpoint
 from pakn.settings import Settings
 

@@ -15,9 +15,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import MultiDict
 
-from gateway import open311
-from gateway.keys import SETTINGS
+from gateway.http.limits import RateLimiter
+from gateway.http.middleware import errors_middleware
+from gateway.http.table import install
+from gateway.keys import API_CLIENT_LIMITS, SETTINGS
 from gateway.models import FieldFeedbackIn
+from gateway.routes import OPEN311, open311
 from pakn.settings import Settings
 from processors.catalogue import CATEGORIES
 
@@ -46,9 +49,10 @@ def form(**changes: str) -> MultiDict[str]:
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])
     app[SETTINGS] = Settings(home=tmp_path, open311_api_keys=f"kiosk:{KEY}")
-    open311.add_routes(app)
+    app[API_CLIENT_LIMITS] = RateLimiter(0, 0)  # no limit here (tests/integration/test_proxies)
+    install(app, OPEN311)
     async with TestClient(TestServer(app)) as c:
         yield c
 

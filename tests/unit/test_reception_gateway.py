@@ -1,4 +1,5 @@
-"""The gateway's part of reception booking: bodies, sealing, request ids (gateway/reception.py)."""
+"""The gateway's part of reception booking: bodies, sealing, request ids
+(gateway/routes/reception.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 
-from gateway.reception import BookIn, SessionIn, request_id, seal, unseal
+from gateway.routes.reception import BookIn, SessionIn, request_id, seal, unseal
 from pakn.privacy import Privacy
 
 PRIVACY = Privacy({"k1": b"k" * 32}, "k1", b"p" * 32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gateway.errors import ERRORS, FIELD_MESSAGES
+from gateway.http.errors import ERRORS, FIELD_MESSAGES
 from gateway.models import FieldFeedbackIn, field_errors
 from tests.factories import feedback
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gateway.errors import FIELD_MESSAGES
+from gateway.http.errors import FIELD_MESSAGES
 from processors import wording
 from processors.wording import (
     Entry,

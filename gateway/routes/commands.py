@@ -1,8 +1,8 @@
 """Agency and sender actions on a case: verify, publish the command, answer with the real outcome.
 
 `POST /v1/cases/{case_id}/commands` → the command goes to Kafka; the worker applies it to the
-authoritative state and answers on the results topic (gateway/replies.py). The caller gets 200
-with the new status, 403/404/409/422 with the refusal's code, or 202 with a status URL when the
+authoritative state and answers on the results topic (gateway/stores/replies.py). The caller gets
+200 with the new status, 403/404/409/422 with the refusal's code, or 202 with a status URL when the
 answer takes longer than the bounded wait (`PAKN_GATEWAY_REPLY_TIMEOUT_S`).
 """
 
@@ -13,16 +13,17 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from gateway.auth import Principal, require
-from gateway.errors import ERRORS, ApiError, FieldError, dumps
+from gateway.http.auth import Principal, require
+from gateway.http.errors import ERRORS, ApiError, FieldError, unavailable
+from gateway.http.responses import json_response
+from gateway.http.validation import case_id_of, json_body
 from gateway.keys import MEDIA, PUBLISHER, REPLIES, SETTINGS
-from gateway.media import ALLOWED_TYPES, DOCUMENT_TYPES, stored_size
-from gateway.models import Strict, field_errors
-from gateway.params import case_id_of, read_json
+from gateway.models import Strict
 from gateway.publisher import Unavailable
-from gateway.replies import ask
+from gateway.stores.media import ALLOWED_TYPES, DOCUMENT_TYPES, stored_size
+from gateway.stores.replies import ask
 from pakn.topics import COMMANDS as COMMANDS_TOPIC
 from processors.case import envelope, to_ms
 from processors.workflow import COMMANDS
@@ -117,20 +118,14 @@ def answer(result: dict[str, Any], base_url: str) -> web.Response:
         "case_url": f"{base_url}/v1/cases/{case_id}",
     }
     if result["accepted"]:
-        return web.json_response(body, status=200, dumps=dumps)
+        return json_response(body, status=200)
     code = result["code"] if result["code"] in ERRORS else "command_refused"
     return ApiError(code, extra={"refusal": body}).response()
 
 
 async def post_command(request: web.Request) -> web.Response:
     case_id = case_id_of(request)
-    if request.content_type != "application/json":
-        raise ApiError("unsupported_media_type")
-    raw = await read_json(request)
-    try:
-        body = CommandIn.model_validate(raw)
-    except ValidationError as exc:
-        raise ApiError("validation_failed", field_errors(exc)) from exc
+    body = await json_body(request, CommandIn)
     who = require(request, body.command)  # the role; the worker binds unit / sender to the case
     settings = request.app[SETTINGS]
     command_id = new_command_id(case_id, request.headers.get("Idempotency-Key"))
@@ -147,9 +142,9 @@ async def post_command(request: web.Request) -> web.Response:
             settings.gateway_reply_timeout_s,
         )
     except Unavailable as exc:
-        raise ApiError("kafka_unavailable", headers={"Retry-After": "5"}) from exc
+        raise unavailable("kafka_unavailable") from exc
     if result is None:
-        return web.json_response(
+        return json_response(
             {"command_id": command_id, "status_url": f"/v1/commands/{command_id}"},
             status=202,
             headers={"Location": f"/v1/commands/{command_id}"},

@@ -1,7 +1,7 @@
 """Content-addressed media store: a file is stored once under its SHA-256.
 
 Two backends with one interface (`MediaStore`): a local folder (default) and an S3-compatible
-bucket (gateway/media_s3.py), chosen by ``PAKN_MEDIA_STORE``. The stores are blocking; the
+bucket (gateway/stores/media_s3.py), chosen by ``PAKN_MEDIA_STORE``. The stores are blocking; the
 gateway calls them through `put_files` / `stored_size`, which run them in a worker thread and turn
 a store that cannot be reached into 503 ``media_store_unavailable``.
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from gateway.errors import ApiError
+from gateway.http.errors import unavailable
 from pakn.settings import Settings
 
 ALLOWED_TYPES = frozenset(
@@ -25,7 +25,6 @@ ALLOWED_TYPES = frozenset(
 # Evidence of a result may also be a document: a reply letter, an inspection record (§4.1).
 DOCUMENT_TYPES = frozenset({"application/pdf"})
 
-RETRY_AFTER_S = "5"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -98,7 +97,7 @@ class LocalMediaStore:
 def open_store(settings: Settings) -> MediaStore:
     """The store ``PAKN_MEDIA_STORE`` names."""
     if settings.media_store == "s3":
-        from gateway.media_s3 import S3MediaStore  # boto3 is imported only when configured
+        from gateway.stores.media_s3 import S3MediaStore  # boto3 is imported only when configured
 
         return S3MediaStore.from_settings(settings)
     return LocalMediaStore(settings.home / "media")
@@ -109,7 +108,7 @@ async def _blocking(fn: Any, *args: Any) -> Any:
     try:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
     except MediaUnavailable as exc:
-        raise ApiError("media_store_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+        raise unavailable("media_store_unavailable") from exc
 
 
 async def put_files(

@@ -29,13 +29,14 @@ from typing import Any, Literal
 
 from aiohttp import web
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from gateway.auth import require
-from gateway.errors import ApiError, dumps
+from gateway.http.auth import require
+from gateway.http.errors import ApiError, unavailable
+from gateway.http.responses import json_response
+from gateway.http.validation import json_body
 from gateway.keys import PUBLISHER, SETTINGS
-from gateway.models import Strict, field_errors
-from gateway.params import read_json
+from gateway.models import Strict
 from gateway.publisher import Unavailable
 from pakn.settings import Settings
 from pakn.topics import SUBSCRIPTIONS, WARNING_COMMANDS, WARNING_STATE
@@ -44,7 +45,7 @@ from processors.areas import Area, commune_at, point_in_area, shipped_geo
 from processors.cap import atom_feed, build_cap, cap_time
 from schemas.codec import DecodeError, get_codec
 
-log = logging.getLogger("gateway.warnings")
+log = logging.getLogger("gateway.routes.warnings")
 GEO = shipped_geo()
 ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 ROUTE_ID = r"[A-Za-z0-9_-]+"
@@ -98,20 +99,15 @@ class WarningCommandIn(Strict):
 class SubscriptionIn(Strict):
     token: str = Field(min_length=1, max_length=4096, description="Push token from the app.")
     channel: Literal["fcm", "apns", "sms"]
-    home_commune: str
-    communes: list[str] = Field(default_factory=list, max_length=20)
+    home_commune: str = Field(json_schema_extra={"enum": sorted(GEO)})
+    communes: list[str] = Field(
+        default_factory=list, max_length=20, json_schema_extra={"items": {"enum": sorted(GEO)}}
+    )
     categories: list[Literal[core.CATEGORIES]] = Field(  # type: ignore[valid-type]
         default_factory=list, max_length=len(core.CATEGORIES)
     )
     language: Literal["vi", "en"] = "vi"
     active: bool = True
-
-
-def _validated(model: type[Strict], raw: Any) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ApiError("validation_failed", field_errors(exc)) from exc
 
 
 # --- the board: every warning, from the compacted state topic --------------------------------
@@ -243,9 +239,9 @@ async def _publish_command(request: web.Request, record: dict[str, Any]) -> web.
             get_codec().encode("WarningCommand", record),
         )
     except Unavailable as exc:
-        raise ApiError("kafka_unavailable", headers={"Retry-After": "5"}) from exc
+        raise unavailable("kafka_unavailable") from exc
     wid = record["warning_id"]
-    return web.json_response(
+    return json_response(
         {
             "command_id": record["command_id"],
             "warning_id": wid,
@@ -255,7 +251,6 @@ async def _publish_command(request: web.Request, record: dict[str, Any]) -> web.
         },
         status=202,
         headers={"Location": f"/v1/warnings/{wid}"},
-        dumps=dumps,
     )
 
 
@@ -290,7 +285,7 @@ def _precheck(record: dict[str, Any], state: dict[str, Any] | None) -> None:
 
 
 async def post_warning(request: web.Request) -> web.Response:
-    body = _validated(ContentIn, await read_json(request))
+    body = await json_body(request, ContentIn)
     who = require(request, "warning_draft")
     wid = uuid.uuid4().hex
     record = _record(request, who, wid, "draft", content=body.record())
@@ -300,7 +295,7 @@ async def post_warning(request: web.Request) -> web.Response:
 
 async def post_warning_command(request: web.Request) -> web.Response:
     wid = request.match_info["warning_id"]
-    body = _validated(WarningCommandIn, await read_json(request))
+    body = await json_body(request, WarningCommandIn)
     who = require(request, f"warning_{body.command}")
     if body.command in ("edit", "update") and body.content is None:
         raise ApiError("invalid_content")
@@ -315,7 +310,7 @@ async def post_warning_command(request: web.Request) -> web.Response:
 
 # --- citizens ---------------------------------------------------------------------------------
 async def put_subscription(request: web.Request) -> web.Response:
-    body = _validated(SubscriptionIn, await read_json(request))
+    body = await json_body(request, SubscriptionIn)
     who = require(request, "warning_subscribe")
     for code in (body.home_commune, *body.communes):
         if code not in GEO:
@@ -339,9 +334,9 @@ async def put_subscription(request: web.Request) -> web.Response:
             get_codec().encode("Subscription", record),
         )
     except Unavailable as exc:
-        raise ApiError("kafka_unavailable", headers={"Retry-After": "5"}) from exc
+        raise unavailable("kafka_unavailable") from exc
     shown = {k: v for k, v in record.items() if k not in ("pseudonym", "token")}
-    return web.json_response({"subscription": shown, "status": "accepted"}, status=202)
+    return json_response({"subscription": shown, "status": "accepted"}, status=202)
 
 
 # --- public reads -----------------------------------------------------------------------------
@@ -388,7 +383,7 @@ async def list_warnings(request: web.Request) -> web.Response:
     base = request.app[SETTINGS].public_url
     found = [s for s in _board(request).all() if _matches(s, place, now)]
     found.sort(key=lambda s: s["updated_at"], reverse=True)
-    return web.json_response({"warnings": [public_view(s, base, now) for s in found]}, dumps=dumps)
+    return json_response({"warnings": [public_view(s, base, now) for s in found]})
 
 
 def _known(request: web.Request) -> dict[str, Any]:
@@ -400,9 +395,7 @@ def _known(request: web.Request) -> dict[str, Any]:
 
 async def get_warning(request: web.Request) -> web.Response:
     state = _known(request)
-    return web.json_response(
-        public_view(state, request.app[SETTINGS].public_url, _now()), dumps=dumps
-    )
+    return json_response(public_view(state, request.app[SETTINGS].public_url, _now()))
 
 
 async def get_warning_cap(request: web.Request) -> web.Response:
@@ -492,103 +485,12 @@ def _commune_names() -> dict[str, str]:
         return {}
 
 
-def openapi_parts() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The warnings' paths and request schemas for gateway/openapi.py."""
-    schemas: dict[str, Any] = {}
-    for model in (ContentIn, WarningCommandIn, SubscriptionIn):
-        s = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas |= s.pop("$defs", {})
-        schemas[model.__name__] = s
+def setup(app: web.Application, settings: Settings) -> None:
+    """The board of warnings, for the app's lifetime (routes: gateway/routes/__init__.py)."""
 
-    def body(name: str) -> dict[str, Any]:
-        ref = {"$ref": f"#/components/schemas/{name}"}
-        return {"required": True, "content": {"application/json": {"schema": ref}}}
-
-    err = {
-        "description": "Refused: see the error code",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-    acts = {"202": {"description": "Accepted for processing"}, "403": err, "409": err, "422": err}
-    place = [
-        {"name": n, "in": "query", "required": False, "schema": {"type": t}}
-        for n, t in (
-            ("lat", "number"),
-            ("long", "number"),
-            ("commune", "string"),
-            ("unit", "string"),
-        )
-    ]
-    paths = {
-        "/v1/warnings": {
-            "post": {
-                "summary": "Draft a warning to citizens",
-                "security": [{"bearer": []}],
-                "requestBody": body("ContentIn"),
-                "responses": acts,
-            },
-            "get": {
-                "summary": "Active warnings for a place",
-                "parameters": place,
-                "responses": {"200": {"description": "warnings"}, "400": err},
-            },
-        },
-        "/v1/warnings/{warning_id}/commands": {
-            "post": {
-                "summary": "Edit, approve, update, cancel or supersede a warning",
-                "security": [{"bearer": []}],
-                "requestBody": body("WarningCommandIn"),
-                "responses": acts,
-            },
-        },
-        "/v1/warnings/subscription": {
-            "put": {
-                "summary": "A citizen's warning subscription (sender token)",
-                "security": [{"bearer": []}],
-                "requestBody": body("SubscriptionIn"),
-                "responses": {"202": {"description": "Accepted"}, "403": err, "422": err},
-            },
-        },
-        "/v1/warnings/stream": {
-            "get": {
-                "summary": "Live warnings for a place (Server-Sent Events)",
-                "parameters": place,
-                "responses": {"200": {"description": "text/event-stream"}},
-            },
-        },
-        "/v1/warnings/{warning_id}": {
-            "get": {
-                "summary": "One warning",
-                "responses": {"200": {"description": "ok"}, "404": err},
-            },
-        },
-        "/v1/warnings/{warning_id}.cap": {
-            "get": {
-                "summary": "The warning as an OASIS CAP 1.2 message",
-                "responses": {"200": {"description": "application/cap+xml"}, "404": err},
-            },
-        },
-        "/v1/warnings.atom": {
-            "get": {
-                "summary": "Atom feed of active alerts",
-                "responses": {"200": {"description": "application/atom+xml"}},
-            },
-        },
-    }
-    return paths, schemas
-
-
-def add_routes(app: web.Application, settings: Settings) -> None:
     async def board(app: web.Application) -> AsyncIterator[None]:
         app[BOARD] = WarningBoard(settings)
         yield
         await asyncio.get_running_loop().run_in_executor(None, app[BOARD].close)
 
     app.cleanup_ctx.append(board)
-    app.router.add_post("/v1/warnings", post_warning)
-    app.router.add_get("/v1/warnings", list_warnings)
-    app.router.add_get("/v1/warnings.atom", get_atom)
-    app.router.add_get("/v1/warnings/stream", stream_warnings)
-    app.router.add_put("/v1/warnings/subscription", put_subscription)
-    app.router.add_get(f"/v1/warnings/{{warning_id:{ROUTE_ID}}}.cap", get_warning_cap)
-    app.router.add_get(f"/v1/warnings/{{warning_id:{ROUTE_ID}}}", get_warning)
-    app.router.add_post(f"/v1/warnings/{{warning_id:{ROUTE_ID}}}/commands", post_warning_command)

@@ -19,15 +19,17 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.auth import CaseView, Principal, require
-from gateway.errors import ApiError, FieldError, dumps
+from gateway.http.auth import CaseView, Principal, require
+from gateway.http.errors import ApiError, FieldError, unavailable
+from gateway.http.responses import json_response
+from gateway.http.validation import case_id_of, read_json
 from gateway.keys import PUBLISHER, READER, SEALED, SENDER_KEY_STORE, SETTINGS
-from gateway.params import case_id_of, read_json
-from gateway.public import iso, read, unit_ref
 from gateway.publisher import Unavailable
-from gateway.sealing import SealedReader, open_identity, sealed_sender
+from gateway.routes.public import iso, read, unit_ref
+from gateway.stores.sealing import SealedReader, open_identity, sealed_sender
 from pakn.privacy import Erased, audit_record
 from pakn.sender_keys import SenderKeyStore
+from pakn.settings import Settings
 from pakn.topics import PRIVACY_AUDIT
 from processors.disclosure import confidential_sender, erased_sender, sender_for_unit
 from schemas.codec import get_codec
@@ -38,7 +40,7 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, dumps=dumps, headers=PRIVATE)
+    return json_response(body, status=status, headers=PRIVATE)
 
 
 async def _case(request: web.Request, case_id: str) -> dict[str, Any]:
@@ -97,7 +99,7 @@ async def _audit(request: web.Request, who: Principal, record: dict[str, Any]) -
     try:
         await request.app[PUBLISHER].publish(topic, key, value)
     except Unavailable as exc:  # no audit record, no disclosure
-        raise ApiError("kafka_unavailable", headers={"Retry-After": "5"}) from exc
+        raise unavailable("kafka_unavailable") from exc
     log.warning(
         "privacy: %s",
         record["action"],
@@ -153,8 +155,8 @@ async def post_reidentify(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    settings = app[SETTINGS]
+def setup(app: web.Application, settings: Settings) -> None:
+    """Sender keys and sealed identities, for the app's lifetime (routes: gateway/routes/)."""
 
     async def keys_and_reads(app: web.Application) -> Any:
         app[SENDER_KEY_STORE] = store = SenderKeyStore(settings).start()
@@ -164,5 +166,3 @@ def add_routes(app: web.Application) -> None:
         store.close()
 
     app.cleanup_ctx.append(keys_and_reads)
-    app.router.add_get("/v1/agency/cases/{case_id}", get_agency_case)
-    app.router.add_post("/v1/admin/cases/{case_id}/reidentify", post_reidentify)

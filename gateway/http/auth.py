@@ -35,11 +35,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.exceptions import InvalidIssuedAtError, InvalidJTIError, InvalidSubjectError
 
-from gateway.errors import ApiError
+from gateway.http.errors import ApiError
 from pakn.privacy import _dev_secret
 from pakn.settings import Settings
 
-log = logging.getLogger("gateway.auth")
+log = logging.getLogger("gateway.http.auth")
 
 # --- roles (domain.md §1) ---------------------------------------------------------------------
 RECEIVING = "receiving_officer"  # cán bộ tiếp nhận, điều phối: receives, rejects, assigns
@@ -476,7 +476,7 @@ def principal_of(request: web.Request) -> Principal:
         return found
     verifier = request.app.get(VERIFIER)
     if verifier is None:
-        raise RuntimeError("gateway.auth.install_auth(app, settings) was not called")
+        raise RuntimeError("gateway.http.auth.install_auth(app, settings) was not called")
     try:
         principal = verifier.verify(request.headers.get("Authorization"))
     except AuthError as exc:

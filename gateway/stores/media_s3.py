@@ -1,8 +1,8 @@
 """The media store in an S3-compatible bucket (AWS S3, SeaweedFS, Ceph RGW, s3s-fs...), with boto3.
 
 boto3 is blocking and its clients are thread-safe: one client serves every worker thread the
-gateway runs store calls in (gateway/media.py). An object's key is ``<prefix><sha256>``; a put
-first asks whether the key exists (HEAD), so the same bytes are uploaded once, and sends
+gateway runs store calls in (gateway/stores/media.py). An object's key is ``<prefix><sha256>``;
+a put first asks whether the key exists (HEAD), so the same bytes are uploaded once, and sends
 Content-MD5 so the server refuses a body damaged on the way.
 """
 
@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway.media import MediaUnavailable, check_digest
+from gateway.stores.media import MediaUnavailable, check_digest
 from pakn.settings import Settings
 
 log = logging.getLogger(__name__)

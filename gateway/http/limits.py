@@ -10,6 +10,8 @@ import math
 import time
 from collections import OrderedDict
 
+from gateway.http.errors import ApiError
+
 
 class RateLimiter:
     """`rate` tokens per second, bursts of `burst`; at most `keys` clients remembered (LRU)."""
@@ -34,3 +36,10 @@ class RateLimiter:
 
 def retry_after(wait_s: float) -> str:
     return str(max(1, math.ceil(wait_s)))
+
+
+def take(limiter: RateLimiter, key: str) -> None:
+    """One token of ``key``'s bucket, or 429 rate_limited with Retry-After."""
+    wait = limiter.take(key)
+    if wait:
+        raise ApiError("rate_limited", headers={"Retry-After": retry_after(wait)})

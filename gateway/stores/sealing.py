@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from confluent_kafka import Consumer, TopicPartition
 
-from gateway.errors import ApiError
+from gateway.http.errors import unavailable
 from gateway.keys import PRIVACY, PUBLISHER, READER, SEALED, SENDER_KEY_STORE, SETTINGS
 from pakn.privacy import SenderKey
 from pakn.topics import SENDER_KEYS
@@ -107,5 +107,5 @@ async def open_identity(app: web.Application, sender: dict[str, Any], case_id: s
         loop = asyncio.get_running_loop()
         if not await loop.run_in_executor(None, store.caught_up, 5.0):
             # never "erased" on a guess: only a key store that read the whole topic says so
-            raise ApiError("kafka_unavailable", headers={"Retry-After": "5"})
+            raise unavailable("kafka_unavailable")
     return app[PRIVACY].unseal(sender["pii"], case_id, store.get)

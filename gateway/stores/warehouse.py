@@ -1,7 +1,9 @@
 """Reads of the warehouse for the gateway (tracking, publication, oversight, Open311), off the
-event loop. Every read of a ReplacingMergeTree table uses FINAL; rows come back as dicts.
+event loop — here, not in sinks/: the sink writes the warehouse, the gateway only reads it.
+Every read of a ReplacingMergeTree table uses FINAL; rows come back as dicts.
 
-Nothing here decides who may see what: the gateway does (gateway/public.py, gateway/open311.py).
+Nothing here decides who may see what: the gateway does (gateway/routes/public.py,
+gateway/routes/open311.py).
 The reads that serve the public never select ``sender_pseudonym``.
 """
 
@@ -14,12 +16,45 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from clickhouse_driver import Client
+
 from pakn.settings import Settings
-from sinks.connection import clickhouse
-from sinks.rows import TALLY_FIGURES
+from processors.publication import PUBLISHED_STATUSES
+from processors.tallies import FACTS
 
 WAREHOUSE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-PUBLISHED_STATUSES = ("published", "closed", "rated_unsatisfied")
+# The figures of a unit-month: the columns of unit_month_tallies that the sink writes
+# (sinks/rows.py TALLY_FIGURES; tests/unit/test_warehouse_reader.py keeps the two equal).
+TALLY_FIGURES = (
+    "received",
+    "receive_late",
+    "assign_late",
+    "handle_on_time",
+    "handle_late",
+    "extended",
+    "rejected",
+    "satisfied",
+    "not_satisfied",
+    "repeats",
+    "repeats_not_satisfied",
+    "late_items",
+    "late_share",
+    *FACTS[FACTS.index("late") + 1 :],
+)
+
+
+def clickhouse(settings: Settings) -> Client:
+    """A read client of the warehouse (the gateway never writes there)."""
+    return Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password,
+        database=settings.clickhouse_database,
+        connect_timeout=3,
+        send_receive_timeout=30,
+    )
+
 
 # Columns of `cases` the public may see (no sender_pseudonym, no confidential flag).
 PUBLIC_CASE_COLUMNS = (
@@ -261,12 +296,26 @@ class WarehouseReader:
         statuses: Sequence[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        near: tuple[float, float, float] | None = None,
         offset: int = 0,
         limit: int = 1000,
     ) -> list[dict[str, Any]]:
-        """Cases by submission time, newest first (the public columns only)."""
+        """Cases by submission time, newest first (the public columns only). ``bbox`` is
+        (min_lon, min_lat, max_lon, max_lat), ``near`` (lat, lon, radius in metres); a place
+        filter never matches a confidential case (its place is not public)."""
         conds: list[str] = []
         params: dict[str, Any] = {"offset": offset, "limit": limit}
+        if bbox is not None or near is not None:
+            conds.append("confidential = 0 AND lat IS NOT NULL AND lon IS NOT NULL")
+        if bbox is not None:
+            conds.append("lon BETWEEN %(w)s AND %(e)s AND lat BETWEEN %(s)s AND %(n)s")
+            # 7 decimals (1 cm): a subnormal float like 5e-324 is not a ClickHouse literal
+            params |= dict(zip(("w", "s", "e", "n"), (round(v, 7) for v in bbox), strict=True))
+        if near is not None:
+            conds.append("greatCircleDistance(lon, lat, %(plon)s, %(plat)s) <= %(radius)s")
+            lat, lon, radius = (round(v, 7) for v in near)
+            params |= {"plat": lat, "plon": lon, "radius": radius}
         if case_ids is not None:
             conds.append("case_id IN (SELECT toUUID(arrayJoin(%(ids)s)))")
             params["ids"] = list(case_ids)

@@ -2,9 +2,9 @@
 
 Every request about a session goes to Kafka keyed by the session id; the worker owning that
 partition decides (streams/reception.py, processors/reception.py) and answers on the reception
-results topic. The caller gets the real outcome synchronously (request/reply, gateway/replies.py,
-as for case commands): 200/201, or the refusal's 4xx code — or 202 with a status URL when the
-answer takes longer than ``PAKN_GATEWAY_REPLY_TIMEOUT_S``.
+results topic. The caller gets the real outcome synchronously (request/reply,
+gateway/stores/replies.py, as for case commands): 200/201, or the refusal's 4xx code — or 202
+with a status URL when the answer takes longer than ``PAKN_GATEWAY_REPLY_TIMEOUT_S``.
 
 * ``POST /v1/reception/sessions`` — the office publishes a session (``reception_publish``).
 * ``GET /v1/reception/sessions/{session_id}`` — anyone: date, leader, topics, places left.
@@ -27,28 +27,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from gateway.auth import SENDER, Principal, principal_of, require
-from gateway.errors import ERRORS, ApiError, FieldError, dumps
+from gateway.http.auth import SENDER, Principal, principal_of, require
+from gateway.http.errors import ERRORS, ApiError, FieldError, unavailable
+from gateway.http.responses import json_response
+from gateway.http.validation import json_body
 from gateway.keys import PRIVACY, PUBLISHER, REPLIES, SENDER_KEY_STORE, SETTINGS
-from gateway.models import IdNumber, Phone, Strict, field_errors
-from gateway.params import read_json
+from gateway.models import IdNumber, Phone, Strict
 from gateway.publisher import Unavailable
-from gateway.replies import ask
-from gateway.sealing import sender_data_key
+from gateway.stores.replies import ask
+from gateway.stores.sealing import sender_data_key
 from pakn.privacy import Erased, Privacy, Sealed, SenderKey
 from pakn.topics import RECEPTION_REQUESTS
 from processors.reception import (
     BOOK,
-    CANCEL,
-    CHECK_IN,
     LIST,
     MAX_CAPACITY,
     MAX_SLOTS,
     MOVE,
-    NO_SHOW,
     PUBLISH,
     VIEW,
     normalise_code,
@@ -101,21 +99,6 @@ class OwnerIn(Strict):
 
     id_number: IdNumber | None = None
     slot_id: str | None = Field(None, pattern=SLOT_ID, description="move: the new slot.")
-
-
-def _parse(model: type[BaseModel], raw: Any) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ApiError("validation_failed", field_errors(exc)) from exc
-
-
-async def _body(request: web.Request, model: type[BaseModel]) -> Any:
-    if not request.can_read_body:
-        return _parse(model, {})
-    if request.content_type != "application/json":
-        raise ApiError("unsupported_media_type")
-    return _parse(model, await read_json(request))
 
 
 # --- path parts and identity ----------------------------------------------------------------------
@@ -233,10 +216,10 @@ async def _ask(request: web.Request, record: dict[str, Any]) -> dict[str, Any] |
             settings.gateway_reply_timeout_s,
         )
     except Unavailable as exc:
-        raise ApiError("kafka_unavailable", headers={"Retry-After": "5"}) from exc
+        raise unavailable("kafka_unavailable") from exc
     if out is None:
         url = f"/v1/reception/requests/{rid}"
-        return web.json_response(
+        return json_response(
             {"request_id": rid, "status_url": url}, status=202, headers={"Location": url}
         )
     return out
@@ -262,7 +245,7 @@ def _public(result: dict[str, Any]) -> dict[str, Any]:
 
 def answer(result: dict[str, Any], status: int = 200) -> web.Response:
     if result["accepted"]:
-        return web.json_response(_public(result), status=status, dumps=dumps)
+        return json_response(_public(result), status=status)
     code = result["code"] if result["code"] in ERRORS else "reception_refused"
     raise ApiError(code, extra={"refusal": _public(result)})
 
@@ -275,7 +258,7 @@ async def _reply(request: web.Request, record: dict[str, Any], status: int = 200
 # --- handlers -------------------------------------------------------------------------------------
 async def post_session(request: web.Request) -> web.Response:
     require(request, "reception_publish")
-    body: SessionIn = await _body(request, SessionIn)
+    body: SessionIn = await json_body(request, SessionIn, optional=True)
     key = request.headers.get("Idempotency-Key")
     session_id = str(uuid.uuid5(RECEPTION_NS, f"session/{key}") if key else uuid.uuid4())
     record = _record(request, session_id, PUBLISH, session=body.model_dump())
@@ -288,7 +271,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def post_booking(request: web.Request) -> web.Response:
     session_id = _session_id(request)
-    body: BookIn = await _body(request, BookIn)
+    body: BookIn = await json_body(request, BookIn, optional=True)
     pseudonym = _citizen_pseudonym(request, body.citizen.id_number)
     data_key = await sender_data_key(request.app, pseudonym)  # durable before it seals anything
     identity = seal(request.app[PRIVACY], body.citizen.model_dump(), session_id, data_key)
@@ -307,7 +290,7 @@ async def post_booking(request: web.Request) -> web.Response:
 def _citizen_action(op: str) -> Any:
     async def handler(request: web.Request) -> web.Response:
         session_id = _session_id(request)
-        body: OwnerIn = await _body(request, OwnerIn)
+        body: OwnerIn = await json_body(request, OwnerIn, optional=True)
         if op == MOVE and body.slot_id is None:
             raise ApiError("validation_failed", [FieldError("slot_id", "required")])
         record = _record(
@@ -360,7 +343,7 @@ async def get_slot_bookings(request: web.Request) -> web.Response:
         }
         for b in out["bookings"]
     ]
-    return web.json_response(body, dumps=dumps)
+    return json_response(body)
 
 
 async def get_request(request: web.Request) -> web.Response:
@@ -370,68 +353,3 @@ async def get_request(request: web.Request) -> web.Response:
     if found is None or "session_id" not in found or found["op"] == LIST:
         raise ApiError("not_found")
     return answer(found)
-
-
-def add_routes(app: web.Application) -> None:
-    base = "/v1/reception/sessions"
-    app.router.add_post(base, post_session)
-    app.router.add_get(base + "/{session_id}", get_session)
-    app.router.add_post(base + "/{session_id}/bookings", post_booking)
-    app.router.add_post(base + "/{session_id}/bookings/{code}/cancel", _citizen_action(CANCEL))
-    app.router.add_post(base + "/{session_id}/bookings/{code}/move", _citizen_action(MOVE))
-    app.router.add_post(base + "/{session_id}/bookings/{code}/check-in", _office_action(CHECK_IN))
-    app.router.add_post(base + "/{session_id}/bookings/{code}/no-show", _office_action(NO_SHOW))
-    app.router.add_get(base + "/{session_id}/slots/{slot_id}/bookings", get_slot_bookings)
-    app.router.add_get("/v1/reception/requests/{request_id}", get_request)
-
-
-def openapi_parts() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The reception paths and their body schemas, for gateway/openapi.py."""
-    components: dict[str, Any] = {}
-    for model in (SessionIn, BookIn, OwnerIn):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        components |= schema.pop("$defs", {})
-        components[model.__name__] = schema
-
-    def op(summary: str, body: str | None = None, office: bool = False, ok: str = "200") -> Any:
-        out: dict[str, Any] = {
-            "summary": summary,
-            "responses": {
-                ok: {"description": "the worker's answer"},
-                "202": {"description": "not answered in time: status URL"},
-                "4XX": {
-                    "description": "refused with a stable code",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-            },
-        }
-        if body:
-            out["requestBody"] = {
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}
-                }
-            }
-        if office:
-            out["security"] = [{"bearer": []}]
-        return out
-
-    base = "/v1/reception/sessions"
-    code = base + "/{session_id}/bookings/{code}"
-    paths = {
-        base: {"post": op("Publish a reception session (office)", "SessionIn", True, "201")},
-        base + "/{session_id}": {"get": op("A session: slots and places taken")},
-        base + "/{session_id}/bookings": {
-            "post": op("Book a place (identity sealed; sender token optional)", "BookIn", ok="201")
-        },
-        code + "/cancel": {"post": op("Cancel a booking (the citizen)", "OwnerIn")},
-        code + "/move": {"post": op("Move a booking to another slot (the citizen)", "OwnerIn")},
-        code + "/check-in": {"post": op("Check a citizen in (office)", office=True)},
-        code + "/no-show": {"post": op("Mark a no-show (office)", office=True)},
-        base + "/{session_id}/slots/{slot_id}/bookings": {
-            "get": op("A slot's list with the citizens' identity (office)", office=True)
-        },
-        "/v1/reception/requests/{request_id}": {"get": op("The outcome of a request (after 202)")},
-    }
-    return paths, components

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 import logging
 import math
 import re
@@ -22,21 +23,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from aiohttp.http_exceptions import HttpProcessingError
 
-from gateway.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
-from gateway.keys import READER, SETTINGS
-from gateway.media import ALLOWED_TYPES
-from gateway.models import FieldFeedbackIn, field_errors
-from gateway.public import iso, published_result, read
+from gateway.http.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
+from gateway.http.limits import take
+from gateway.http.table import query_of
+from gateway.http.validation import validated
+from gateway.keys import ACCEPTED, API_CLIENT_LIMITS, READER, SETTINGS
+from gateway.models import FieldFeedbackIn
+from gateway.routes.public import clamped, iso, published_result, read
+from gateway.stores.accepted import AcceptedCase
+from gateway.stores.media import ALLOWED_TYPES
 from gateway.submission import ensure_publisher, publish_submission
 from pakn.privacy import _dev_secret
 from pakn.settings import Settings
+from processors.areas import commune_containing, shipped_geo
 from processors.catalogue import CATEGORIES
+from processors.publication import CLOSED_STATUSES
 from processors.units import default_directory
 from processors.workflow import STATUSES
 
-log = logging.getLogger("gateway.open311")
+log = logging.getLogger("gateway.routes.open311")
+GEO = shipped_geo()
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -46,7 +54,7 @@ FMT = "{fmt:(?:xml|json)}"
 DEFAULT_DAYS = 90
 MAX_PAGE_SIZE = 1000
 # Open311 has two statuses: a case is closed once its result is out, or it ended without one.
-CLOSED = ("published", "closed", "rated_unsatisfied", "rejected", "withdrawn")
+CLOSED = CLOSED_STATUSES
 OPEN = tuple(s for s in STATUSES if s not in CLOSED)
 # XML: the element of each item of a list, by the list's element name.
 ITEM = {
@@ -140,8 +148,34 @@ def to_xml(root: str, value: Any) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
+def geojson(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Service requests as a GeoJSON FeatureCollection (RFC 7946; a request without a public
+    place has a null geometry)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r["service_request_id"],
+                "geometry": None
+                if r.get("lat") is None or r.get("long") is None
+                else {"type": "Point", "coordinates": [r["long"], r["lat"]]},
+                "properties": {k: v for k, v in r.items() if k not in ("lat", "long")},
+            }
+            for r in requests
+        ],
+    }
+
+
 def render(fmt: str, root: str, value: Any, status: int = 200) -> web.Response:
-    if fmt == "json":
+    if fmt == "geojson" and root == "service_requests":
+        return web.Response(
+            text=dumps(geojson(value)),
+            status=status,
+            content_type="application/geo+json",
+            charset="utf-8",
+        )
+    if fmt in ("json", "geojson"):
         return web.Response(
             text=dumps(value), status=status, content_type="application/json", charset="utf-8"
         )
@@ -163,7 +197,7 @@ def open311(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        fmt = request.match_info.get("fmt", "xml")
+        fmt = request.match_info.get("format", "xml")
         try:
             return await handler(request)
         except Open311Error as exc:
@@ -195,6 +229,7 @@ def _client(request: web.Request, given: str | None) -> str:
     if given:
         for key, name in keys.items():
             if hmac.compare_digest(key.encode(), given.encode()):
+                take(request.app[API_CLIENT_LIMITS], f"open311:{name}")  # the client's bucket
                 return name
     log.warning("open311: api_key refused", extra={"given": bool(given)})
     raise Open311Error(403, [(403, f"api_key: {_message('open311_invalid_api_key')}")])
@@ -207,7 +242,7 @@ def _base(request: web.Request) -> str:
 
 @open311
 async def discovery(request: web.Request) -> web.Response:
-    fmt = request.match_info["fmt"]
+    fmt = request.match_info["format"]
     doc = {
         "changeset": CHANGESET,
         "contact": "Platform operator of the PAKN pipeline (Hanoi) — docs/open311.md",
@@ -241,7 +276,7 @@ def _service(code: str) -> dict[str, Any]:
 
 @open311
 async def services(request: web.Request) -> web.Response:
-    return render(request.match_info["fmt"], "services", [_service(c) for c in CATEGORIES])
+    return render(request.match_info["format"], "services", [_service(c) for c in CATEGORIES])
 
 
 def _attribute(
@@ -329,11 +364,11 @@ ATTRIBUTES = [
 
 @open311
 async def service_definition(request: web.Request) -> web.Response:
-    code = request.match_info["code"]
+    code = request.match_info["service_code"]
     if code not in CATEGORIES:
         raise Open311Error(404, [(404, f"service_code {code!r}: not a service")])
     doc = {"service_code": code, "attributes": ATTRIBUTES}
-    return render(request.match_info["fmt"], "service_definition", doc)
+    return render(request.match_info["format"], "service_definition", doc)
 
 
 # --- POST /requests ---------------------------------------------------------------------------
@@ -379,11 +414,16 @@ def submission_body(form: Any) -> dict[str, Any]:
     }
     if attrs.get("tax_code"):
         sender["tax_code"] = attrs["tax_code"]
+    lat, lon = _float(form.get("lat")), _float(form.get("long"))
+    commune = attrs.get("commune_code") or None
+    if commune is None and isinstance(lat, float) and isinstance(lon, float):
+        # what every Open311 client sends: a point; its commune routes the case (docs/open311.md)
+        commune = commune_containing((lat, lon), GEO)
     location: dict[str, Any] = {
-        "lat": _float(form.get("lat")),
-        "lon": _float(form.get("long")),
+        "lat": lat,
+        "lon": lon,
         "address": (form.get("address_string") or "").strip() or None,
-        "commune_code": attrs.get("commune_code") or None,
+        "commune_code": commune,
     }
     body: dict[str, Any] = {
         "category": form.get("service_code") or "",
@@ -418,23 +458,20 @@ async def _media(request: web.Request, form: Any) -> list[tuple[str, str | None,
 
 @open311
 async def post_request(request: web.Request) -> web.Response:
-    fmt = request.match_info["fmt"]
+    fmt = request.match_info["format"]
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise ApiError("unsupported_media_type")
     try:
         form = await request.post()
-    except ValueError as exc:
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
         raise Open311Error(400, [(400, f"body: {_message('open311_invalid_request')}")]) from exc
-    key = form.get("api_key")
+    key = form.get("api_key") or request.query.get("api_key")  # the form's, or the query's
     client = _client(request, key if isinstance(key, str) else None)
     if not form.get("service_code"):
         raise Open311Error(400, [(400, "service_code: required — This field is required.")])
     if form.get("service_code") not in CATEGORIES:
         raise Open311Error(400, [(400, f"service_code {form.get('service_code')!r}: not found")])
-    try:
-        sub = FieldFeedbackIn.model_validate(submission_body(form))
-    except ValidationError as exc:
-        raise ApiError("validation_failed", field_errors(exc)) from exc
+    sub = validated(FieldFeedbackIn, submission_body(form))
     ensure_publisher(request.app)
     files = await _media(request, form)
     accepted = await publish_submission(
@@ -518,6 +555,32 @@ def request_record(case: dict[str, Any], events: list[dict[str, Any]]) -> dict[s
     }
 
 
+def accepted_record(a: AcceptedCase) -> dict[str, Any]:
+    """A request this gateway accepted moments ago (not in the warehouse yet): what it knows."""
+    directory = default_directory()
+    commune = directory.find(a.commune_code) if a.commune_code else None
+    c = CATEGORIES.get(a.category)
+    return {
+        "service_request_id": a.case_id,
+        "status": "open",
+        "status_notes": "submitted",
+        "service_name": c.vi if c else a.category,
+        "service_code": a.category,
+        "description": None,
+        "agency_responsible": None,
+        "service_notice": None,
+        "requested_datetime": iso(a.submitted_at),
+        "updated_datetime": iso(a.submitted_at),
+        "expected_datetime": None,
+        "address": commune.name_vi if a.confidential and commune else a.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": None if a.confidential else a.lat,
+        "long": None if a.confidential else a.lon,
+        "media_url": None,
+    }
+
+
 async def _records(request: web.Request, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     reader = request.app[READER]
     events = await read(
@@ -529,26 +592,8 @@ async def _records(request: web.Request, cases: list[dict[str, Any]]) -> list[di
     return [request_record(c, by_case.get(c["case_id"], [])) for c in cases]
 
 
-def _w3c(name: str, value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise Open311Error(400, [(400, f"{name}: not a W3C date-time ({value[:40]!r})")]) from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
-def _int(name: str, value: str | None, default: int, low: int, high: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        n = int(value)
-    except ValueError:
-        raise Open311Error(400, [(400, f"{name}: not a number")]) from None
-    if not low <= n <= high:
-        raise Open311Error(400, [(400, f"{name}: between {low} and {high}")])
-    return n
+def _aware(t: datetime | None) -> datetime | None:
+    return clamped(t if t is None or t.tzinfo else t.replace(tzinfo=UTC))
 
 
 def _valid_ids(raw: str) -> list[str]:
@@ -563,34 +608,35 @@ def _valid_ids(raw: str) -> list[str]:
 
 @open311
 async def get_requests(request: web.Request) -> web.Response:
-    fmt, q = request.match_info["fmt"], request.query
-    page = _int("page", q.get("page"), 1, 1, 1_000_000)
-    size = _int("page_size", q.get("page_size"), MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    fmt, q = request.match_info["format"], query_of(request)  # Open311RequestsQuery
+    page, size = q.page, q.page_size
     reader = request.app[READER]
-    if q.get("service_request_id"):  # the standard: every other filter is then ignored
-        ids = _valid_ids(q["service_request_id"])
-        cases = await read(reader.requests(case_ids=ids, offset=0, limit=MAX_PAGE_SIZE))
+    if q.service_request_id:  # the standard: every other filter is then ignored
+        ids = _valid_ids(q.service_request_id)
+        cases = (
+            await read(reader.requests(case_ids=ids, offset=0, limit=MAX_PAGE_SIZE)) if ids else []
+        )
     else:
-        codes = [c for c in (q.get("service_code") or "").split(",") if c.strip()]
-        if unknown := [c for c in codes if c.strip() not in CATEGORIES]:
+        codes = [c.strip() for c in (q.service_code or "").split(",") if c.strip()]
+        if unknown := [c for c in codes if c not in CATEGORIES]:
             raise Open311Error(400, [(400, f"service_code {unknown[0]!r}: not found")])
         statuses: list[str] = []
-        for s in filter(None, (p.strip() for p in (q.get("status") or "").split(","))):
-            if s not in ("open", "closed"):
-                raise Open311Error(400, [(400, f"status {s!r}: open or closed")])
+        for s in filter(None, (p.strip() for p in (q.status or "").split(","))):
             statuses += OPEN if s == "open" else CLOSED
-        end = _w3c("end_date", q.get("end_date"))
-        start = _w3c("start_date", q.get("start_date"))
+        end = _aware(q.end_date)
+        start = _aware(q.start_date)
         if start is None and end is None:
             start = datetime.now(UTC) - timedelta(days=DEFAULT_DAYS)
         elif start is None and end is not None:
             start = end - timedelta(days=DEFAULT_DAYS)
         cases = await read(
             reader.requests(
-                categories=[c.strip() for c in codes] or None,
+                categories=codes or None,
                 statuses=statuses or None,
                 since=start,
                 until=end,
+                bbox=q.box(),
+                near=q.near(),
                 offset=(page - 1) * size,
                 limit=size,
             )
@@ -600,37 +646,45 @@ async def get_requests(request: web.Request) -> web.Response:
 
 @open311
 async def get_request(request: web.Request) -> web.Response:
-    fmt, raw = request.match_info["fmt"], request.match_info["id"]
+    fmt, raw = request.match_info["format"], request.match_info["service_request_id"]
     ids = _valid_ids(raw)
     cases = await read(request.app[READER].requests(case_ids=ids, limit=1)) if ids else []
-    if not cases:
+    if cases:
+        return render(fmt, "service_requests", await _records(request, cases))
+    accepted = request.app[ACCEPTED].get(ids[0]) if ids else None
+    if accepted is None:
         raise Open311Error(404, [(404, f"service_request_id {raw[:64]!r}: not found")])
-    return render(fmt, "service_requests", await _records(request, cases))
+    return render(fmt, "service_requests", [accepted_record(accepted)])
 
 
 @open311
 async def get_token(request: web.Request) -> web.Response:
-    fmt, token = request.match_info["fmt"], request.match_info["token"]
+    fmt, token = request.match_info["format"], request.match_info["token"]
     ids = _valid_ids(token)
     cases = await read(request.app[READER].requests(case_ids=ids, limit=1)) if ids else []
-    if not cases:
-        raise Open311Error(404, [(404, f"token {token[:64]!r}: not found (yet)")])
-    items = [{"service_request_id": cases[0]["case_id"], "token": token}]
+    known = [c["case_id"] for c in cases] or [
+        a.case_id for a in [request.app[ACCEPTED].get(ids[0]) if ids else None] if a
+    ]
+    if not known:
+        raise Open311Error(404, [(404, f"token {token[:64]!r}: not found")])
+    items = [{"service_request_id": str(known[0]), "token": token}]
     return render(fmt, "service_requests", items)
 
 
-@open311
-async def not_found(request: web.Request) -> web.Response:
-    raise Open311Error(404, [(404, f"{request.path[:200]}: no such Open311 resource")])
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get(f"{PREFIX}/discovery.{FMT}", discovery)
-    r.add_get(f"{PREFIX}/services.{FMT}", services)
-    r.add_get(f"{PREFIX}/services/{{code}}.{FMT}", service_definition)
-    r.add_post(f"{PREFIX}/requests.{FMT}", post_request)
-    r.add_get(f"{PREFIX}/requests.{FMT}", get_requests)
-    r.add_get(f"{PREFIX}/requests/{{id}}.{FMT}", get_request)
-    r.add_get(f"{PREFIX}/tokens/{{token}}.{FMT}", get_token)
-    r.add_route("*", PREFIX + "/{tail:.*}", not_found)
+def problem_as_open311(path: str, resp: web.Response) -> web.Response:
+    """A problem answered on an Open311 path (404, 405, 429, ...) in GeoReport's error format,
+    in the format the path asks for; the headers (Allow, Retry-After) are kept."""
+    body = json.loads(resp.text or "{}")
+    fmt = "json" if path.endswith(".json") else "xml"
+    status = resp.status
+    errors = [
+        (status, f"{f['field']}: {f['code']} — {f['message']['en']}")
+        for f in body.get("fields", [])
+    ]
+    out = render_errors(
+        fmt, Open311Error(status, errors or [(status, f"{body.get('code')}: {path[:200]}")])
+    )
+    for name in ("Allow", "Retry-After"):
+        if name in resp.headers:
+            out.headers[name] = resp.headers[name]
+    return out

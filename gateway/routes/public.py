@@ -9,8 +9,8 @@
 * ``GET /v1/oversight/units/{unit}/months/{yyyy-mm}`` and ``GET /v1/oversight/flags?month=`` —
   the monthly figures and flags of domain.md §6 (action ``oversight_read``).
 
-The reads run off the event loop (sinks/reader.py); a warehouse that cannot be read is a 503
-``warehouse_unavailable``, never a 500.
+The reads run off the event loop (gateway/stores/warehouse.py); a warehouse that cannot be read
+is a 503 ``warehouse_unavailable``, never a 500.
 """
 
 from __future__ import annotations
@@ -18,30 +18,33 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from gateway.auth import UNIT_RE, CaseView, principal_of, require
-from gateway.errors import ApiError, FieldError, dumps
+from gateway.http.auth import UNIT_RE, CaseView, principal_of, require
+from gateway.http.errors import ApiError, FieldError, dumps, unavailable
+from gateway.http.responses import json_response
+from gateway.http.table import query_of
+from gateway.http.validation import case_id_of
 from gateway.keys import READER, SETTINGS
-from gateway.params import case_id_of
-from processors.catalogue import CATEGORIES, PROCESSES
+from gateway.stores.warehouse import TALLY_FIGURES, WAREHOUSE_TZ
+from processors import publication
+from processors.catalogue import CATEGORIES
+from processors.publication import PUBLISHED_STATUSES
 from processors.units import default_directory
-from sinks.reader import PUBLISHED_STATUSES, TALLY_FIGURES, WAREHOUSE_TZ
+from processors.workflow import TERMINAL
 
-log = logging.getLogger("gateway.public")
+log = logging.getLogger("gateway.routes.public")
 
-RETRY_AFTER_S = "5"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 COMMUNE_RE = re.compile(r"\d{5}")
 PUBLIC_CACHE = "public, max-age=60"
-TERMINAL = frozenset({"closed", "rejected", "withdrawn"})
 # Reasons a sender sees on their own case (they must act on them); other reasons stay internal.
 REASONS_FOR_SENDER = frozenset({"reject", "request_info"})
 
@@ -55,7 +58,7 @@ async def read(what: Awaitable[T]) -> T:
         return await what
     except Exception as exc:
         log.warning("warehouse read failed", extra={"error": str(exc)[:300]})
-        raise ApiError("warehouse_unavailable", headers={"Retry-After": RETRY_AFTER_S}) from exc
+        raise unavailable("warehouse_unavailable") from exc
 
 
 def iso(t: Any) -> str | None:
@@ -128,102 +131,10 @@ def conditional(
     )
 
 
-# --- query parameters -------------------------------------------------------------------------
-class Query:
-    """Query-string parameters checked one by one; every problem is reported at once (400)."""
-
-    def __init__(self, request: web.Request) -> None:
-        self.q = request.query
-        self.errors: list[FieldError] = []
-
-    def text(self, name: str, pattern: re.Pattern[str] | None = None) -> str | None:
-        value = self.q.get(name)
-        if value is None or value == "":
-            return None
-        if pattern is not None and not pattern.fullmatch(value):
-            self.errors.append(FieldError(name, "invalid"))
-            return None
-        return value
-
-    def choice(self, name: str, allowed: Iterable[str]) -> str | None:
-        value = self.text(name)
-        if value is not None and value not in set(allowed):
-            self.errors.append(FieldError(name, "invalid_choice"))
-            return None
-        return value
-
-    def choices(self, name: str, allowed: Iterable[str]) -> list[str] | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        items = [v.strip() for v in value.split(",") if v.strip()]
-        if not items or any(v not in set(allowed) for v in items):
-            self.errors.append(FieldError(name, "invalid_choice"))
-            return None
-        return items
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.text(name)
-        if value is None:
-            return default
-        try:
-            n = int(value)
-        except ValueError:
-            self.errors.append(FieldError(name, "invalid_type"))
-            return default
-        if not low <= n <= high:
-            self.errors.append(FieldError(name, "out_of_range"))
-            return default
-        return n
-
-    def instant(self, name: str, *, end_of_day: bool = False) -> datetime | None:
-        """A date (YYYY-MM-DD, whole day in Asia/Ho_Chi_Minh) or an ISO-8601 date-time."""
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            if len(value) == 10:
-                day = date.fromisoformat(value)
-                if end_of_day:
-                    day += timedelta(days=1)
-                return datetime.combine(day, time(), tzinfo=WAREHOUSE_TZ)
-            t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            self.errors.append(FieldError(name, "invalid_datetime"))
-            return None
-        return t if t.tzinfo else t.replace(tzinfo=WAREHOUSE_TZ)
-
-    def check(self, code: str = "invalid_query") -> None:
-        if self.errors:
-            raise ApiError(code, self.errors)
-
-
 # --- what the events say ----------------------------------------------------------------------
 def published_result(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The result of the last approved round: the text and evidence of the proposal that the
-    head approved (propose_result carries them; approve_result publishes)."""
-    proposed: dict[str, Any] | None = None
-    published: dict[str, Any] | None = None
-    for e in events:
-        if e["event_type"] != "case_transition":
-            continue
-        p = e["payload"]
-        if p.get("command") == "propose_result":
-            proposed = {
-                "text": p.get("result_text"),
-                "evidence": [
-                    {"sha256": m.get("sha256"), "content_type": m.get("content_type")}
-                    for m in p.get("evidence") or []
-                ],
-                "proposed_at": iso(e["occurred_at"]),
-            }
-        elif p.get("command") == "return_result":
-            proposed = None
-        elif p.get("command") == "approve_result" and proposed is not None:
-            published = {**proposed, "published_at": iso(e["occurred_at"])}
-            published.pop("proposed_at")
-            proposed = None
-    return published
+    """The published result (processors/publication.py), with ISO times."""
+    return publication.published_result(events, when=iso)
 
 
 def status_timeline(case: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -364,20 +275,39 @@ def _result_item(row: dict[str, Any], base: str) -> dict[str, Any]:
     }
 
 
+# The warehouse's DateTime range: a filter beyond it is the same filter at its edge.
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST = datetime(2105, 12, 31, tzinfo=UTC)
+
+
+def clamped(t: datetime | None) -> datetime | None:
+    return None if t is None else min(max(t, EARLIEST), LATEST)
+
+
+def instant(value: date | datetime | None, *, end_of_day: bool = False) -> datetime | None:
+    """A day (the whole day in Asia/Ho_Chi_Minh) or an instant (naive: Hanoi time)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        if value >= LATEST.date():
+            return LATEST
+        day = value + timedelta(days=1) if end_of_day else value
+        return clamped(datetime.combine(day, time(), tzinfo=WAREHOUSE_TZ))
+    return clamped(value if value.tzinfo else value.replace(tzinfo=WAREHOUSE_TZ))
+
+
 async def list_results(request: web.Request) -> web.StreamResponse:
-    q = Query(request)
-    statuses = q.choices("status", PUBLISHED_STATUSES) or list(PUBLISHED_STATUSES)
+    q = query_of(request)  # ResultsQuery, validated by the route table
+    statuses = q.status.split(",") if q.status else list(PUBLISHED_STATUSES)
     filters = {
-        "unit": q.text("unit", UNIT_RE),
-        "category": q.choice("category", CATEGORIES),
-        "process": q.choice("process", PROCESSES),
-        "area": q.text("area", COMMUNE_RE),
-        "since": q.instant("from"),
-        "until": q.instant("to", end_of_day=True),
+        "unit": q.unit,
+        "category": q.category,
+        "process": q.process,
+        "area": q.area,
+        "since": instant(q.from_),
+        "until": instant(q.to, end_of_day=True),
     }
-    page = q.integer("page", 1, 1, 1_000_000)
-    size = q.integer("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    q.check()
+    page, size = q.page, q.page_size
     reader = request.app[READER]
     total, latest, rows = await read(
         reader.results(statuses=statuses, offset=(page - 1) * size, limit=size, **filters)
@@ -452,7 +382,7 @@ async def tracking(request: web.Request) -> web.Response:
         "timeline": sender_timeline(events),
         "result": published_result(events) if case["published_at"] is not None else None,
     }
-    return web.json_response(body, dumps=dumps, headers={"Cache-Control": "private, no-store"})
+    return json_response(body, headers={"Cache-Control": "private, no-store"})
 
 
 # --- handlers: the officer's integrity view -----------------------------------------------------
@@ -472,7 +402,7 @@ async def integrity(request: web.Request) -> web.Response:
         "status": case["status"],
         "integrity_flags": [dict(f, raised_at=iso(f["raised_at"])) for f in flags],
     }
-    return web.json_response(body, dumps=dumps, headers={"Cache-Control": "private, no-store"})
+    return json_response(body, headers={"Cache-Control": "private, no-store"})
 
 
 # --- handlers: oversight ----------------------------------------------------------------------
@@ -512,7 +442,7 @@ async def unit_month(request: web.Request) -> web.Response:
         raise ApiError("not_found")
     flags = await read(reader.flags(month, unit))
     [tally] = tallies
-    return web.json_response(
+    return json_response(
         {
             "unit": unit_ref(unit),
             "month": month,
@@ -522,7 +452,6 @@ async def unit_month(request: web.Request) -> web.Response:
             "version": tally["version"],
             "updated_at": iso(tally["updated_at"]),
         },
-        dumps=dumps,
         headers={"Cache-Control": "private, no-store"},
     )
 
@@ -546,17 +475,7 @@ async def oversight_flags(request: web.Request) -> web.Response:
                 "figures": _figures(tally) if tally else None,
             }
         )
-    return web.json_response(
+    return json_response(
         {"month": month, "flags": out},
-        dumps=dumps,
         headers={"Cache-Control": "private, no-store"},
     )
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/results", list_results)
-    app.router.add_get("/v1/results/{case_id}", get_result)
-    app.router.add_get("/v1/cases/{case_id}/tracking", tracking)
-    app.router.add_get("/v1/cases/{case_id}/integrity", integrity)
-    app.router.add_get("/v1/oversight/units/{unit}/months/{month}", unit_month)
-    app.router.add_get("/v1/oversight/flags", oversight_flags)

@@ -1,0 +1,1 @@
+"""What the gateway keeps or reads besides Kafka: accepted submissions, the warehouse reader."""
