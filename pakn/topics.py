@@ -83,7 +83,14 @@ OVERSIGHT_FLAGS = TopicSpec(
 CASE_EVENTS = TopicSpec(
     "case.events",
     key="case_id",
-    values=("CaseSubmitted", "DeadlineSet", "StageCompleted", "SlaAlert", "IntegrityFlag"),
+    values=(
+        "CaseSubmitted",
+        "DeadlineSet",
+        "StageCompleted",
+        "SlaAlert",
+        "SlaAlertWithdrawn",
+        "IntegrityFlag",
+    ),
     doc="The case event log (system of record, kept forever; the warehouse rebuilds from it). "
     "Platform-internal: agency systems read their unit's stream (unit.<code>) instead.",
     config={"cleanup.policy": "delete", "retention.ms": "-1"},

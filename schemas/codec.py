@@ -32,6 +32,7 @@ MESSAGE_TYPES = (
     "CommandResult",
     "StageCompleted",
     "SlaAlert",
+    "SlaAlertWithdrawn",
     "CaseState",
     "ClockTick",
     "UnitFacts",
