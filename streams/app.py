@@ -54,6 +54,7 @@ from processors.tallies import (
     flag_threshold,
     flag_value,
     fold_shard,
+    item_flags,
     late_share,
     shard_of,
     split_legacy,
@@ -193,7 +194,8 @@ async def _publish(
     log and on the work stream of the responsible unit (and of the unit it left, if it moved)."""
     # Facts also on a replay (idempotent by version): a crash between the state write and their
     # send would otherwise leave the unit-month a version behind until the case changes again.
-    facts = facts_messages(d.state) if d.state is not None else []
+    repeat_times = thresholds.repeat_not_satisfied
+    facts = facts_messages(d.state, repeat_times) if d.state is not None else []
     if d.changed and d.state is not None:
         cases[case_id] = d.state.to_dict()  # reassign: in-place edits are not logged
     if d.state is not None:
@@ -223,6 +225,13 @@ async def _publish(
             "version": version,
         }
         await facts_topic.send(key=unit_code.encode(), value=codec.encode("UnitFacts", record))
+    if d.state is not None and any(
+        name == "CaseTransition" and rec["command"] == "reopen" for name, rec in d.emits
+    ):  # §6 per item: the reopening that reaches 5 times flags the unit (id: unit/month/case)
+        for flag in item_flags(d.state, repeat_times):
+            await flags_topic.send(
+                key=flag["unit_code"].encode(), value=codec.encode("OversightFlag", flag)
+            )
     work = events + ([snapshot] if snapshot is not None else [])
     if settings.unit_streams and work:
         work = [_for_unit(value) for value in work]

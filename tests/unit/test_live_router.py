@@ -137,3 +137,4 @@ def test_a_redelivered_submission_keeps_the_unit_it_was_first_routed_to() -> Non
     again = open_case(CaseState.from_dict(first.state.to_dict()), rec, cal, unit_code="01-SXD")
     assert again.state.unit_code == "00070" and not again.changed
     assert again.emits == first.emits
+
