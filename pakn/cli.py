@@ -155,9 +155,7 @@ def rebuild_cmd(database: str | None, group: str | None, swap: bool, timeout: fl
         )
 
 
-@main.command(
-    "bench", context_settings={"ignore_unknown_options": True, "help_option_names": []}
-)
+@main.command("bench", context_settings={"ignore_unknown_options": True, "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench_cmd(args: tuple[str, ...]) -> None:
     """Run the performance suite (bench/suite.py): `pakn bench [--quick]`; `--help` for more."""
@@ -205,6 +203,7 @@ def _register_optional() -> None:
     from pakn.calendar_cli import calendar
     from pakn.integrity_cli import integrity
     from pakn.privacy_cli import privacy
+    from pakn.sla_cli import sla
     from pakn.token_cli import token
     from pakn.units_cli import units
 
@@ -213,6 +212,7 @@ def _register_optional() -> None:
     main.add_command(integrity)
     main.add_command(token)
     main.add_command(units)
+    main.add_command(sla)
 
 
 _register_optional()
