@@ -110,6 +110,15 @@ def notifier_cmd() -> None:
     run_notifier(get_settings())
 
 
+@main.command("sender-notices")
+def sender_notices_cmd() -> None:
+    """Run the sender notices: one notice per change of a case (push topic, and e-mail when
+    PAKN_SMTP_HOST is set), exactly once per change (docs/workflow.md)."""
+    from pakn.sender_notices import run_sender_notices
+
+    run_sender_notices(get_settings())
+
+
 @main.command("rebuild")
 @click.option("--database", default=None, help="New database (default <db>_rebuild_<time>).")
 @click.option("--group", default=None, help="Consumer group (default <sink group>-rebuild-<time>).")

@@ -33,6 +33,8 @@ MESSAGE_TYPES = (
     "StageCompleted",
     "SlaAlert",
     "SlaAlertWithdrawn",
+    "SenderNotice",
+    "SenderNoticeCase",
     "CaseState",
     "ClockTick",
     "UnitFacts",
