@@ -298,8 +298,12 @@ def fold_shard(
     shards = {**t["shards"], key: list(shard_counts)}
     counts = {f: sum(c[i] for c in shards.values() if i < len(c)) for i, f in enumerate(FACTS)}
     t = {**t, "shards": shards, "counts": counts, "version": t["version"] + 1}
-    raised = [f for f in flags_of(t["counts"], thresholds) if f not in t["flags"]]
-    t["flags"] = t["flags"] + raised
+    # The flags follow the latest facts (issue 14): a breach a completion stamped in time
+    # withdrew no longer holds a unit above 30 %. ``raised``: flags new to this value (their
+    # OversightFlag has a stable id: raised again later, it is the same event).
+    now = flags_of(t["counts"], thresholds)
+    raised = [f for f in now if f not in t["flags"]]
+    t["flags"] = now
     return t, True, raised
 
 
@@ -361,8 +365,9 @@ def close_month(
     """The month is over: mark the tally final (once) and raise any flag still due."""
     if tally["closed"]:
         return tally, False, []
-    raised = [f for f in flags_of(tally["counts"], thresholds) if f not in tally["flags"]]
-    t = {**tally, "closed": True, "flags": tally["flags"] + raised, "version": tally["version"] + 1}
+    now = flags_of(tally["counts"], thresholds)
+    raised = [f for f in now if f not in tally["flags"]]
+    t = {**tally, "closed": True, "flags": now, "version": tally["version"] + 1}
     return t, True, raised
 
 
