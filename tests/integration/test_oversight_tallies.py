@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,7 +11,7 @@ import pytest
 
 from pakn.settings import Settings
 from tests.factories import command_record, feedback, submitted_record
-from tests.harness import Proc, wait_for
+from tests.harness import PAKN, Proc, settings_env, wait_for
 from tests.pipeline import post_all, query, send_commands, wait_cases_open
 
 pytestmark = pytest.mark.integration
@@ -289,3 +291,16 @@ def test_a_month_judged_by_working_time_and_event_time_with_a_six_times_dissatis
         **{c: [] for c in [*after_hours, in_time]},
         late: ["receive"],
     }
+
+    # the auditor's view of one case, read from case.state by the CLI
+    out = subprocess.run(
+        [PAKN, "sla", "explain", in_time],
+        env=settings_env(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    explained = json.loads(out.stdout)
+    assert explained["case_id"] == in_time and explained["late_stages"] == []
+    assert explained["status"] == "published"
