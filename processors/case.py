@@ -76,7 +76,9 @@ class CaseState:
     lat: float | None = None
     lon: float | None = None
     level: str | None = None
-    # stage -> {"clock": StageClock dict, "warned": bool, "breached": bool, "outcome": dict|None}
+    # stage -> {"clock": StageClock dict, "warned": bool, "breached": bool, "outcome": dict|None,
+    #           "breach_at_ms": int|None (when its breach alert is due), "breach_withdrawn": bool,
+    #           "unit": the unit answerable for it}
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     resume_status: str | None = None  # status to return to after a pause / transfer proposal
     assignee: str | None = None  # handling officer or division (agency reference)
