@@ -123,6 +123,15 @@ def notifier_cmd() -> None:
     run_notifier(get_settings())
 
 
+@main.command("sender-notices")
+def sender_notices_cmd() -> None:
+    """Run the sender notices: one notice per change of a case (push topic, and e-mail when
+    PAKN_SMTP_HOST is set), exactly once per change (docs/workflow.md)."""
+    from pakn.sender_notices import run_sender_notices
+
+    run_sender_notices(get_settings())
+
+
 @main.command("rebuild")
 @click.option("--database", default=None, help="New database (default <db>_rebuild_<time>).")
 @click.option("--group", default=None, help="Consumer group (default <sink group>-rebuild-<time>).")
@@ -168,9 +177,7 @@ def rebuild_cmd(database: str | None, group: str | None, swap: bool, timeout: fl
         )
 
 
-@main.command(
-    "bench", context_settings={"ignore_unknown_options": True, "help_option_names": []}
-)
+@main.command("bench", context_settings={"ignore_unknown_options": True, "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench_cmd(args: tuple[str, ...]) -> None:
     """Run the performance suite (bench/suite.py): `pakn bench [--quick]`; `--help` for more."""
@@ -219,6 +226,7 @@ def _register_optional() -> None:
     from pakn.export_cli import export
     from pakn.integrity_cli import integrity
     from pakn.privacy_cli import privacy
+    from pakn.sla_cli import sla
     from pakn.token_cli import token
     from pakn.units_cli import units
     from pakn.warehouse_cli import warehouse
@@ -230,6 +238,7 @@ def _register_optional() -> None:
     main.add_command(units)
     main.add_command(warehouse)
     main.add_command(export)
+    main.add_command(sla)
 
 
 _register_optional()

@@ -209,7 +209,16 @@ class Settings(BaseSettings):
         0.30, description="Flag a unit whose month has more than this share of late items."
     )
     oversight_repeat_not_satisfied: int = Field(
-        5, description="Flag a unit with this many repeats rated not satisfied in a month."
+        5,
+        description="Flag a unit for each item rated not satisfied (and reopened) this many "
+        "times (§6 '5 lần trở lên', counted per item).",
+    )
+    smtp_host: str = Field(
+        "", description="SMTP server for e-mails to senders (`pakn sender-notices`); empty: none."
+    )
+    smtp_port: int = Field(25, description="Port of the SMTP server.")
+    notice_mail_from: str = Field(
+        "khongtraloi@ihanoi.hanoi.gov.vn", description="From address of the e-mails to senders."
     )
     month_close_check_s: float = Field(
         300.0, description="How often workers look for unit-months that ended (close reports)."

@@ -18,7 +18,7 @@ import click
 
 from pakn.settings import Settings
 
-PROCESSES = ("worker", "router", "notifier", "sink", "gateway")
+PROCESSES = ("worker", "router", "notifier", "sender-notices", "sink", "gateway")
 
 
 def run_all(settings: Settings, reset: bool = False) -> None:
@@ -63,7 +63,7 @@ def run_all(settings: Settings, reset: bool = False) -> None:
         f"  health:   {settings.public_url}/readyz   metrics: {settings.public_url}/metrics\n"
         f"  data:     clickhouse-client --port {settings.clickhouse_port} -d "
         f"{settings.clickhouse_database}\n"
-        f"  logs:     {logs}/{{gateway,worker,router,notifier,sink}}.log\n"
+        f"  logs:     {logs}/{{gateway,worker,router,notifier,sender-notices,sink}}.log\n"
         f"Ctrl-C stops the processes; `pakn services stop` stops Kafka and ClickHouse."
     )
     try:

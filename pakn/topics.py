@@ -97,7 +97,14 @@ OVERSIGHT_FLAGS = TopicSpec(
 CASE_EVENTS = TopicSpec(
     "case.events",
     key="case_id",
-    values=("CaseSubmitted", "DeadlineSet", "StageCompleted", "SlaAlert", "IntegrityFlag"),
+    values=(
+        "CaseSubmitted",
+        "DeadlineSet",
+        "StageCompleted",
+        "SlaAlert",
+        "SlaAlertWithdrawn",
+        "IntegrityFlag",
+    ),
     doc="The case event log (system of record, kept forever; the warehouse rebuilds from it). "
     "Platform-internal: agency systems read their unit's stream (unit.<code>) instead.",
     config={"cleanup.policy": "delete", "retention.ms": "-1"},
@@ -202,6 +209,23 @@ NOTIFICATIONS = TopicSpec(
     "isolation.level=read_committed); the push provider consumes it (docs/warnings.md). 7 days.",
     config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
 )
+SENDER_NOTICES = TopicSpec(
+    "sender.notices",
+    key="pseudonym",
+    values=("SenderNotice",),
+    doc="Exactly one notice per change of a sender's case (transactional: read with "
+    "isolation.level=read_committed); the app's push service consumes it (docs/workflow.md). "
+    "Partition = the case's partition on case.events. 7 days.",
+    config={"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)},
+)
+SENDER_NOTICE_CASES = TopicSpec(
+    "sender.notices.cases",
+    key="case_id",
+    values=("SenderNoticeCase",),
+    doc="Internal memory of `pakn sender-notices` per case (no personal data), written in the "
+    "notices' transactions; compacted.",
+    config={"cleanup.policy": "compact"},
+)
 SENDER_KEYS = TopicSpec(
     "privacy.sender-keys",
     key="pseudonym/key ref",
@@ -279,6 +303,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     WARNINGS_BY_COMMUNE,
     WARNING_DELIVERIES,
     NOTIFICATIONS,
+    SENDER_NOTICES,
+    SENDER_NOTICE_CASES,
     SENDER_KEYS,
     PRIVACY_AUDIT,
     RECEPTION_REQUESTS,

@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from processors.sla import Calendar, SlaPolicy, StageClock, StageOutcome, default_policy
+from processors.sla import (
+    Calendar,
+    SlaPolicy,
+    StageClock,
+    StageOutcome,
+    breach_instant,
+    default_policy,
+)
 
 EVENTS_NS = uuid.UUID("6f1c3c52-5d0b-4f0e-9a51-2a4f3b1d7e10")
 PRODUCER = "worker/0.1.0"
@@ -71,7 +78,9 @@ class CaseState:
     lat: float | None = None
     lon: float | None = None
     level: str | None = None
-    # stage -> {"clock": StageClock dict, "warned": bool, "breached": bool, "outcome": dict|None}
+    # stage -> {"clock": StageClock dict, "warned": bool, "breached": bool, "outcome": dict|None,
+    #           "breach_at_ms": int|None (when its breach alert is due), "breach_withdrawn": bool,
+    #           "unit": the unit answerable for it}
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     resume_status: str | None = None  # status to return to after a pause / transfer proposal
     assignee: str | None = None  # handling officer or division (agency reference)
@@ -89,6 +98,8 @@ class CaseState:
     answered_at_ms: int | None = None  # when it was last answered (published/rejected/withdrawn)
     # integrity flags raised on the case (processors/integrity.py), each once by flag id
     integrity_flags: list[dict[str, Any]] = field(default_factory=list)
+    # when each reopening after a not-satisfied rating happened (the "times" of §6, per item)
+    reopened_at_ms: list[int] = field(default_factory=list)
     # input id -> {"emits": [[type, record], ...], "result": record|None} of the last inputs
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -106,9 +117,16 @@ class CaseState:
         entry = self.stages.get(stage)
         return StageClock.from_dict(entry["clock"]) if entry else None
 
-    def set_clock(self, stage: str, clock: StageClock) -> None:
+    def set_clock(self, stage: str, clock: StageClock, calendar: Calendar | None = None) -> None:
+        """Store the clock; with the ``calendar`` that counts it, also the instant its breach
+        alert is due (the first working instant past the due: processors/clocks.py)."""
         entry = self.stages.setdefault(stage, {"warned": False, "breached": False, "outcome": None})
         entry["clock"] = clock.to_dict()
+        if calendar is not None:
+            breach = breach_instant(clock, calendar)
+            entry["breach_at_ms"] = None if breach is None else to_ms(breach)
+        else:
+            entry.pop("breach_at_ms", None)  # unknown: clocks.py falls back to the due instant
 
     def due_ms(self, stage: str) -> int | None:
         entry = self.stages.get(stage)
@@ -119,11 +137,9 @@ class CaseState:
         return to_ms(due if due.tzinfo is not None else due.replace(tzinfo=HN))
 
     def late_stages(self) -> list[str]:
-        return [
-            s
-            for s, e in self.stages.items()
-            if e["breached"] or (e["outcome"] is not None and not e["outcome"]["on_time"])
-        ]
+        """Stages late by the latest facts: a completed stage by its outcome (event time), an
+        open one by its breach alert."""
+        return [s for s, e in self.stages.items() if stage_late(e)]
 
     def remember(self, input_id: str, emits: list[Emit], result: dict[str, Any] | None) -> None:
         self.outbox[input_id] = {"emits": [list(e) for e in emits], "result": result}
@@ -175,6 +191,15 @@ class Decision:
     snapshot: bool = False  # publish the (current) CaseState
     result: dict[str, Any] | None = None  # CommandResult, for commands
     forward: bool = False  # re-publish the input event itself (submissions)
+
+
+def stage_late(entry: dict[str, Any]) -> bool:
+    """A completed stage is late iff its outcome says so (judged at the completion's own time,
+    whatever a breach tick processed before it said); an open stage iff it breached."""
+    outcome = entry.get("outcome")
+    if outcome is not None:
+        return not outcome.get("on_time", True)
+    return bool(entry.get("breached"))
 
 
 def replay(state: CaseState, input_id: str) -> Decision | None:
@@ -250,6 +275,30 @@ def sla_alert(state: CaseState, clock: StageClock, kind: str, at: datetime) -> E
     )
 
 
+def sla_alert_withdrawn(
+    state: CaseState, clock: StageClock, at: datetime, completed_at: datetime
+) -> Emit:
+    """The breach alert of this stage (and round) is contradicted by its completion's time."""
+    key = state.stage_key(clock.stage)
+    return (
+        "SlaAlertWithdrawn",
+        {
+            "envelope": envelope(
+                derived_event_id(state.case_id, f"withdrawn/{key}"),
+                state.case_id,
+                "sla_alert_withdrawn",
+                to_ms(at),
+            ),
+            "stage": clock.stage,
+            "level": clock.level,
+            "due_at": to_ms(clock.due_at),
+            "completed_at": to_ms(completed_at),
+            "alert_event_id": derived_event_id(state.case_id, f"breached/{key}"),
+            "unit_code": state.unit_code,
+        },
+    )
+
+
 def raise_alerts(state: CaseState, stage: str, kinds: tuple[str, ...], at: datetime) -> list[Emit]:
     """Mark the stage warned/breached (each once); a breach implies its warning."""
     entry = state.stages[stage]
@@ -266,8 +315,9 @@ def raise_alerts(state: CaseState, stage: str, kinds: tuple[str, ...], at: datet
 
 
 def complete_stage(state: CaseState, stage: str, at: datetime, calendar: Calendar) -> list[Emit]:
-    """End a stage at ``at``: on time or late is decided from the instant itself, so a late
-    completion is a breach even if no timer fired yet."""
+    """End a stage at ``at`` (the command's own time): on time or late is decided by the working
+    time used up to that instant, so a late completion is a breach even if no timer fired yet,
+    and a completion in time withdraws a breach alert raised before it was processed."""
     entry = state.stages[stage]
     entry.setdefault("unit", state.unit_code)  # the unit that completed the stage answers for it
     clock = StageClock.from_dict(entry["clock"])
@@ -278,7 +328,17 @@ def complete_stage(state: CaseState, stage: str, at: datetime, calendar: Calenda
         "used_working_minutes": outcome.used_working_minutes,
         "at_ms": to_ms(at),
     }
-    out = [] if outcome.on_time else raise_alerts(state, stage, ("breached",), at)
+    out: list[Emit] = []
+    if not outcome.on_time:
+        out = raise_alerts(state, stage, ("breached",), at)
+    elif entry["breached"]:
+        # event time: the tick came first, the facts say on time (issue 14)
+        entry["breached"] = False
+        entry["breach_withdrawn"] = True
+        # stamped no earlier than the alert it withdraws (its tick's instant), so the log reads
+        # in order; the completion's own time is in the record
+        alert_ms = entry.get("breach_at_ms") or to_ms(clock.due_at)
+        out = [sla_alert_withdrawn(state, clock, max(at, from_ms(alert_ms)), at)]
     return [*out, stage_completed(state, clock, outcome, at)]
 
 
@@ -327,7 +387,7 @@ def open_case(
         lat=loc.get("lat"),
         lon=loc.get("lon"),
     )
-    new.set_clock("receive", clock)
+    new.set_clock("receive", clock, calendar)
     emits = [deadline_set(event_id, case_id, clock, submitted_at)]
     new.remember(event_id, emits, None)
     return Decision(new, changed=True, emits=emits, snapshot=True, forward=True)

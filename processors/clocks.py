@@ -2,9 +2,16 @@
 
 A worker keeps the instants of its cases' open clocks in a time-ordered index (``DueIndex``);
 when one comes due its timer emits a ClockTick, and the agent owning the case applies it here.
-A tick is acted on only if it still matches the case (the stage is open, not paused, and the
-instant is the clock's current warning or deadline): stale ticks — after completion, a
-reclassification or a pause — change nothing. Each stage warns once and breaches once.
+A tick is acted on only if it still matches the case (the stage is open, and the instant is the
+clock's current warning or breach instant): stale ticks — after completion, a reclassification or
+a pause — change nothing. Each stage warns once and breaches once.
+
+The breach instant is the first instant at which the stage has used more working time than its
+allowance: the next working instant after the due (Mon 08:00 for a due at Fri 17:00), stored
+with the stage when its clock is set (``CaseState.set_clock`` with the calendar). A paused clock
+only breaches if the policy bounds the pause and the bound runs out first. A breach is a fact of
+processing time; the completion's own time (event time) decides the outcome, and withdraws a
+breach alert it contradicts (processors/case.py ``complete_stage``).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from processors.case import CaseState, Decision, as_datetime, raise_alerts, replay, to_ms
+from processors.sla import StageClock
 
 WARNING, BREACH = "warning", "breach"
 
@@ -24,16 +32,24 @@ def due_entries(state: CaseState) -> dict[tuple[str, str], int]:
     """(stage, kind) -> instant (ms) of every alert this case may still raise."""
     out: dict[tuple[str, str], int] = {}
     for stage, entry in state.stages.items():
-        clock = entry["clock"]
-        if entry["outcome"] is not None or clock["paused_at"] is not None:
+        if entry["outcome"] is not None:
             continue
-        clk = state.clock(stage)
-        assert clk is not None
-        if not entry["warned"]:
-            out[(stage, WARNING)] = to_ms(clk.warn_at)
-        if not entry["breached"]:
-            out[(stage, BREACH)] = to_ms(clk.due_at)
+        paused = entry["clock"]["paused_at"] is not None
+        if "breach_at_ms" in entry:
+            breach_ms = entry["breach_at_ms"]  # None: paused without a bound
+        else:  # stored before breach instants: the due instant, not while paused
+            breach_ms = None if paused else to_ms(_clock(state, stage).due_at)
+        if not entry["warned"] and not paused:
+            out[(stage, WARNING)] = to_ms(_clock(state, stage).warn_at)
+        if not entry["breached"] and breach_ms is not None:
+            out[(stage, BREACH)] = breach_ms
     return out
+
+
+def _clock(state: CaseState, stage: str) -> StageClock:
+    clk = state.clock(stage)
+    assert clk is not None
+    return clk
 
 
 def apply_tick(state: CaseState | None, tick: dict[str, Any]) -> Decision:

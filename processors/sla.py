@@ -51,6 +51,7 @@ __all__ = [
     "StageOutcome",
     "StageRule",
     "add_working",
+    "breach_instant",
     "clear_policy_cache",
     "default_policy",
     "receive_deadline",
@@ -223,6 +224,10 @@ class StageOutcome:
     used_working_minutes: int  # working time the stage used, pauses excluded
     late_working_seconds: int
     used_working_seconds: int
+    # the working time the stage could use: from its start to its (moved, extended or bounded)
+    # due, pauses excluded; the policy's allowance for a clock never moved. on_time iff
+    # used <= allowance, and late = used - allowance (clock time for a clock-hour allowance)
+    allowance_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +257,10 @@ class StageClock:
     pauses: tuple[tuple[datetime, datetime], ...] = ()
     paused_working: timedelta = _ZERO  # working time of the completed pauses
     legal_basis: str | None = None  # of the last extension; None if not extended
+    # the allowance is clock time (urgent "4 giờ", the shipped reading): due = start + allowance
+    allowance_is_calendar: bool = False
+    pause_limit: int | None = None  # at most this many pauses (None: no bound)
+    pause_budget_seconds: int | None = None  # at most this much working time paused in all
 
     @property
     def working_minutes(self) -> int:
@@ -290,6 +299,9 @@ class StageClock:
             "pauses": [[iso(p), iso(r)] for p, r in self.pauses],
             "paused_working_us": self.paused_working // timedelta(microseconds=1),
             "legal_basis": self.legal_basis,
+            "allowance_is_calendar": self.allowance_is_calendar,
+            "pause_limit": self.pause_limit,
+            "pause_budget_seconds": self.pause_budget_seconds,
         }
 
     @classmethod
@@ -317,6 +329,9 @@ class StageClock:
             ),
             paused_working=timedelta(microseconds=d["paused_working_us"]),
             legal_basis=d["legal_basis"],
+            allowance_is_calendar=d.get("allowance_is_calendar", False),
+            pause_limit=d.get("pause_limit"),
+            pause_budget_seconds=d.get("pause_budget_seconds"),
         )
 
     # -- pause / resume -------------------------------------------------------------------------
@@ -330,6 +345,12 @@ class StageClock:
             )
         if self.paused_at is not None:
             raise SlaError("already_paused", f"paused since {self.paused_at.isoformat()}")
+        if self.pause_limit is not None and len(self.pauses) >= self.pause_limit:
+            raise SlaError("pause_limit_reached", f"at most {self.pause_limit} pause(s)")
+        if self.pause_budget_seconds is not None and self.paused_working >= timedelta(
+            seconds=self.pause_budget_seconds
+        ):
+            raise SlaError("pause_budget_used", "the working time a clock may stop is used up")
         if at < self.counted_from:
             raise SlaError("pause_before_start", f"{at.isoformat()} is before the clock started")
         if at > self.due_at:
@@ -348,24 +369,32 @@ class StageClock:
             )
         return self._apply_pause(self.paused_at, at, calendar)
 
+    def budget_end(self, p: datetime, cal: Calendar) -> datetime | None:
+        """When a pause begun at ``p`` stops counting: the policy's budget of paused working
+        time runs out (None: no budget)."""
+        if self.pause_budget_seconds is None:
+            return None
+        left = max(timedelta(seconds=self.pause_budget_seconds) - self.paused_working, _ZERO)
+        return add_working(cal, p, left)
+
     def _apply_pause(self, p: datetime, r: datetime, cal: Calendar) -> StageClock:
+        end = self.budget_end(p, cal)
+        if end is not None and end < r:
+            r = end  # past its budget the pause no longer stops the clock
         if r == p:  # nothing happened: the same clock
             return replace(self, paused_at=None)
-        due = _push_working(cal, self.due_at, p, r)
-        warn = _push_working(cal, self.warn_at, p, r)
-        cap = self.cap_at
-        if cap is not None:
-            cap = (
-                _push_calendar(cap, p, r) if self.cap_is_calendar else _push_working(cal, cap, p, r)
-            )
-        limit = None if self.limit_at is None else _push_working(cal, self.limit_at, p, r)
-        due = _bounded(due, cap, limit)
+        if self.allowance_is_calendar:
+            due, warn = _push_calendar(self.due_at, p, r), _push_calendar(self.warn_at, p, r)
+        else:
+            due = _push_working(cal, self.due_at, p, r)
+            warn = _push_working(cal, self.warn_at, p, r)
+        # The extension cap never moves (30 days from receipt stand, issue 14); the investor's
+        # bound from the submission does not either: both stay limits of the due.
+        due = _bounded(due, self.cap_at, self.limit_at)
         return replace(
             self,
             due_at=due,
             warn_at=min(warn, due),
-            cap_at=cap,
-            limit_at=limit,
             paused_at=None,
             pauses=(*self.pauses, (p, r)),
             paused_working=self.paused_working + working_between(cal, p, r),
@@ -402,24 +431,55 @@ class StageClock:
 
     # -- completion -----------------------------------------------------------------------------
     def complete(self, done_at: datetime, calendar: Calendar) -> StageOutcome:
-        """On time iff ``done_at <= due_at`` (the instant itself; exactly at the due is on time).
+        """On time iff the stage used no more time than it was allowed (domain.md §5).
 
-        Lateness is the working time from ``due_at`` to ``done_at``, so a stage finished on
-        Saturday after a Friday 17:00 due is late by 0 working minutes. A stage completed while
-        paused is judged at the pause (the clock had stopped before its due: see ``pause``).
+        Used = working time from the start to ``done_at``, pauses excluded; allowed = working
+        time from the start to ``due_at`` (the policy's allowance, or the due as a pause, an
+        extension or a bound left it), pauses excluded. Late = used - allowed, i.e. the working
+        time from ``due_at`` to ``done_at``: a stage due Fri 17:00 and done Saturday, or Monday
+        at 08:00, used its allowance and no more — on time. A stage completed while paused
+        resumes at ``done_at`` (within the pause budget) and is judged then. A clock-hour
+        allowance (urgent) counts clock time instead of working time.
         """
         done = _aware(done_at)
-        stopped = self.paused_at if self.paused_at is not None and self.paused_at < done else done
-        used = working_between(calendar, self.counted_from, stopped) - self.paused_working
+        c = self
+        if c.paused_at is not None:
+            c = c._apply_pause(c.paused_at, max(done, c.paused_at), calendar)
+        if c.allowance_is_calendar:
+            paused = sum((r - p for p, r in c.pauses), _ZERO)
+            used = (done - c.counted_from) - paused
+            allowed = (c.due_at - c.counted_from) - paused
+            late = done - c.due_at if done > c.due_at else _ZERO
+        else:
+            used = working_between(calendar, c.counted_from, done) - c.paused_working
+            allowed = working_between(calendar, c.counted_from, c.due_at) - c.paused_working
+            late = working_between(calendar, c.due_at, done) if done > c.due_at else _ZERO
         used = max(used, _ZERO)  # a completion stamped before the start (clock skew) used nothing
-        late = working_between(calendar, self.due_at, stopped) if stopped > self.due_at else _ZERO
+        allowed = max(allowed, _ZERO)
         return StageOutcome(
-            on_time=stopped <= self.due_at,
+            on_time=late <= _ZERO,
             late_working_minutes=late // _MINUTE,
             used_working_minutes=used // _MINUTE,
             late_working_seconds=late // timedelta(seconds=1),
             used_working_seconds=used // timedelta(seconds=1),
+            allowance_seconds=allowed // timedelta(seconds=1),
         )
+
+
+def breach_instant(clock: StageClock, calendar: Calendar) -> datetime | None:
+    """The first instant at which the stage has used more than its allowance: the next working
+    instant after ``due_at`` (plus 1 ms, the tick resolution) — Mon 08:00:00.001 for a due at
+    Fri 17:00, 13:00:00.001 for a due at 12:00. A paused clock breaches only if its pause budget
+    runs out first (None: a pause without a budget stops it indefinitely)."""
+    c = clock
+    if c.paused_at is not None:
+        end = c.budget_end(c.paused_at, calendar)
+        if end is None:
+            return None
+        c = c._apply_pause(c.paused_at, end, calendar)
+    if c.allowance_is_calendar:
+        return c.due_at + timedelta(milliseconds=1)
+    return _aware(calendar.next_working_instant(c.due_at)) + timedelta(milliseconds=1)
 
 
 StageDeadline = StageClock  # a started deadline is a clock; the name processors/case.py uses
@@ -441,6 +501,8 @@ class StageRule:
     pausable: bool = False
     extension_cap: Duration | None = None  # counted from the clock's start (receipt)
     total_from_submission: Duration | None = None
+    max_pauses: int | None = None  # "pauses": {"max_count": N, ...}; None: no bound
+    max_paused: Duration | None = None  # "pauses": {"max_working": "16h"}: in all, working time
 
     def allowance(self, level: Level | None) -> Duration:
         if self.stage == "handle":
@@ -525,8 +587,12 @@ class SlaPolicy:
         rule = self.rule(process, stage)
         allowance = rule.allowance(level)
         start = _aware(counted_from)
-        due = add_working(calendar, start, allowance.delta)
-        warn = add_working(calendar, start, _warn_offset(allowance, self.warning_share))
+        if allowance.calendar:  # clock hours (urgent "4 giờ"): no calendar to skip
+            due = start + allowance.delta
+            warn = start + _warn_offset(allowance, self.warning_share)
+        else:
+            due = add_working(calendar, start, allowance.delta)
+            warn = add_working(calendar, start, _warn_offset(allowance, self.warning_share))
         cap_at = None
         if rule.extension_cap is not None:
             cap = rule.extension_cap
@@ -555,6 +621,11 @@ class SlaPolicy:
             cap_at=cap_at,
             cap_is_calendar=rule.extension_cap is None or rule.extension_cap.calendar,
             limit_at=limit_at,
+            allowance_is_calendar=allowance.calendar,
+            pause_limit=rule.max_pauses if rule.pausable else None,
+            pause_budget_seconds=(
+                rule.max_paused.seconds if rule.pausable and rule.max_paused else None
+            ),
         )
 
     def reclassify(
@@ -603,8 +674,10 @@ _RULE_KEYS = {
     "pausable",
     "extension_cap",
     "total_from_submission",
+    "pauses",
     "note",
 }
+_PAUSE_KEYS = {"max_count", "max_working", "note"}
 
 
 def _duration(value: Any, where: str, *, calendar_ok: bool = False) -> Duration:
@@ -637,7 +710,8 @@ def _rule(stage: Stage, raw: Mapping[str, Any], where: str) -> StageRule:
                 "(and no 'allowance')"
             )
         for lv in LEVELS:
-            allowances[lv] = _duration(levels[lv], f"{where}.levels.{lv}")
+            # a level may be clock time: the seed's urgent "4 giờ" drops "làm việc" (issue 14)
+            allowances[lv] = _duration(levels[lv], f"{where}.levels.{lv}", calendar_ok=True)
     else:
         if "levels" in raw or "allowance" not in raw:
             raise PolicyError(f"{where}: needs an 'allowance' (levels are for handling only)")
@@ -648,12 +722,35 @@ def _rule(stage: Stage, raw: Mapping[str, Any], where: str) -> StageRule:
     cap = raw.get("extension_cap")
     cap_d = None if cap is None else _duration(cap, f"{where}.extension_cap", calendar_ok=True)
     if cap_d is not None and not cap_d.calendar:
-        longest = max(allowances.values(), key=lambda d: d.seconds)
+        longest = max(
+            (d for d in allowances.values() if not d.calendar),
+            key=lambda d: d.seconds,
+            default=Duration(0),
+        )
         if longest.seconds > cap_d.seconds:
             raise PolicyError(f"{where}: allowance {longest} exceeds the extension cap {cap_d}")
     total = raw.get("total_from_submission")
     total_d = None if total is None else _duration(total, f"{where}.total_from_submission")
-    return StageRule(stage, counted_from, allowances, pausable, cap_d, total_d)
+    max_pauses, max_paused = _pause_bounds(raw.get("pauses"), where, pausable)
+    return StageRule(
+        stage, counted_from, allowances, pausable, cap_d, total_d, max_pauses, max_paused
+    )
+
+
+def _pause_bounds(raw: Any, where: str, pausable: bool) -> tuple[int | None, Duration | None]:
+    """``"pauses": {"max_count": 2, "max_working": "5d"}``: the bounds of a pausable stage."""
+    if raw is None:
+        return None, None
+    if not pausable:
+        raise PolicyError(f"{where}.pauses: only a pausable stage has pause bounds")
+    if not isinstance(raw, Mapping) or set(raw) - _PAUSE_KEYS:
+        raise PolicyError(f"{where}.pauses: an object with max_count and/or max_working")
+    count = raw.get("max_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise PolicyError(f"{where}.pauses.max_count: a whole number >= 1")
+    working = raw.get("max_working")
+    paused = None if working is None else _duration(working, f"{where}.pauses.max_working")
+    return count, paused
 
 
 def _merge(default: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,13 +12,14 @@ unit's late share is a share of the same set of items (choice; docs/oversight.md
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from processors.case import CaseState
+from processors.case import CaseState, stage_late
 from processors.sla import LEVELS
 from processors.workflow import ANSWERED, REJECTION_REASONS
 
@@ -52,6 +53,11 @@ FACTS = (
     *(f"handle_late_{level}" for level in LEVELS),
     *(f"rejected_{reason}" for reason in REASONS),  # by the regulation's reason
     "open_at_month_end",  # not answered before its month ended (so far, until the month ends)
+    # §6 "nhiều lần (5 lần trở lên)", per item: the item reached the threshold of not-satisfied
+    # times THIS month (a fact of the month of the reopening that reached it, not of submission)
+    "repeat_times_reached",
+    # the item stands at or above the threshold (in its submission month, as every fact)
+    "repeat_times_at_or_above",
 )
 BIT = {name: 1 << i for i, name in enumerate(FACTS)}
 
@@ -75,13 +81,28 @@ def answered_at(state: CaseState) -> int | None:
     return state.answered_at_ms if state.answered_at_ms is not None else state.updated_at_ms
 
 
-def _late(entry: dict[str, Any]) -> bool:
-    outcome = entry.get("outcome")
-    return bool(entry.get("breached")) or (outcome is not None and not outcome.get("on_time"))
+REPEAT_TIMES = 5  # §6: "nhiều lần (5 lần trở lên)"
 
 
-def case_facts(state: CaseState) -> dict[str, int]:
-    """unit code -> bitmask of the facts this case contributes to that unit."""
+def not_satisfied_times(state: CaseState) -> int:
+    """How many times the sender reopened the item after rating it not satisfied (each reopen
+    follows a not-satisfied rating: processors/workflow.py), across months."""
+    return state.repeat_count
+
+
+def times_reached_at(state: CaseState, threshold: int = REPEAT_TIMES) -> int | None:
+    """When (epoch ms) the item's not-satisfied times reached ``threshold``; None if not yet.
+    States stored before reopen instants were kept fall back to their last update."""
+    if not_satisfied_times(state) < threshold:
+        return None
+    if len(state.reopened_at_ms) >= threshold:
+        return state.reopened_at_ms[threshold - 1]
+    return state.updated_at_ms
+
+
+def case_facts(state: CaseState, repeat_times: int = REPEAT_TIMES) -> dict[str, int]:
+    """unit code -> bitmask of the facts this case contributes to that unit, in the month it
+    was submitted (``repeat_times_reached`` is the exception: see ``facts_messages``)."""
     masks: dict[str, int] = {}
 
     def add(unit: str | None, *facts: str) -> None:
@@ -96,7 +117,7 @@ def case_facts(state: CaseState) -> dict[str, int]:
             add(unit, "received")
             outcome = entry.get("outcome")
             level = entry["clock"].get("level")
-            if _late(entry) and stage in ("receive", "assign", "handle"):
+            if stage_late(entry) and stage in ("receive", "assign", "handle"):
                 add(unit, f"{stage}_late")
                 if stage in ("receive", "handle"):
                     add(unit, "late")
@@ -123,23 +144,95 @@ def case_facts(state: CaseState) -> dict[str, int]:
         add(current, "repeat")
     if "not_satisfied" in state.ratings[1:]:
         add(current, "repeat_not_satisfied")
+    if not_satisfied_times(state) >= repeat_times:
+        add(current, "repeat_times_at_or_above")
     return masks
 
 
-def facts_messages(state: CaseState) -> list[tuple[str, str, int, int]]:
-    """(unit, month, mask, version) for every unit the case counts (or counted) for; a unit the
-    case no longer counts for gets an empty mask. Updates ``state.tally_units``."""
-    masks = case_facts(state)
-    units = list(dict.fromkeys([*state.tally_units, *masks]))
-    state.tally_units = units
+def case_months(state: CaseState, repeat_times: int = REPEAT_TIMES) -> dict[tuple[str, str], int]:
+    """(unit, month) -> mask: the submission month's facts, plus ``repeat_times_reached`` in the
+    month (Hanoi) the item reached ``repeat_times`` not-satisfied times — the month the unit is
+    flagged for it (issue 14), which may be later than the submission's."""
     month = month_of(state.submitted_at_ms)
-    return [(u, month, masks.get(u, 0), state.version) for u in units]
+    out = {(u, month): m for u, m in case_facts(state, repeat_times).items()}
+    reached = times_reached_at(state, repeat_times)
+    if reached is not None and state.unit_code:
+        key = (state.unit_code, month_of(reached))
+        out[key] = out.get(key, 0) | BIT["repeat_times_reached"]
+    return out
+
+
+def facts_messages(
+    state: CaseState, repeat_times: int = REPEAT_TIMES
+) -> list[tuple[str, str, int, int]]:
+    """(unit, month, mask, version) for every unit-month the case counts (or counted) for; one
+    it no longer counts for gets an empty mask. Updates ``state.tally_units`` ("unit" for the
+    submission month, "unit@YYYY-MM" for another month)."""
+    sub_month = month_of(state.submitted_at_ms)
+    masks = case_months(state, repeat_times)
+
+    def ref(unit: str, month: str) -> str:
+        return unit if month == sub_month else f"{unit}@{month}"
+
+    def key(r: str) -> tuple[str, str]:
+        unit, _, month = r.partition("@")
+        return unit, month or sub_month
+
+    refs = list(dict.fromkeys([*state.tally_units, *(ref(u, m) for u, m in masks)]))
+    state.tally_units = refs
+    return [(*key(r), masks.get(key(r), 0), state.version) for r in refs]
+
+
+def case_contributions(
+    state: CaseState, repeat_times: int = REPEAT_TIMES
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(unit, month) -> named counts this case adds to the unit-month: each fact as 0/1, and
+    ``not_satisfied_times`` (the item's times, in its submission month). For aggregation by
+    sums (partial sums per partition): a unit-month's figure is the sum over its cases."""
+    sub_month = month_of(state.submitted_at_ms)
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for (unit, month), mask in case_months(state, repeat_times).items():
+        counts = {f: (mask >> i) & 1 for i, f in enumerate(FACTS)}
+        counts["not_satisfied_times"] = (
+            not_satisfied_times(state) if month == sub_month and unit == state.unit_code else 0
+        )
+        out[(unit, month)] = counts
+    return out
+
+
+ITEM_FLAGS_NS = uuid.UUID("0d5b8f3e-6a2c-4e71-9c1d-7b3a5e9f2c48")
+ITEM_FLAG = "repeat_not_satisfied_item"
+
+
+def item_flags(state: CaseState, repeat_times: int = REPEAT_TIMES) -> list[dict[str, Any]]:
+    """The OversightFlag of an item that reached ``repeat_times`` not-satisfied times: one per
+    item, ever, for its unit in the month it happened (event id from unit/month/case). The flag
+    name carries the case id (``repeat_not_satisfied_item:<case id>``): the warehouse keeps one
+    flag per unit, month and name. ``value`` is the item's times."""
+    reached = times_reached_at(state, repeat_times)
+    if reached is None or not state.unit_code:
+        return []
+    month = month_of(reached)
+    return [
+        {
+            "event_id": str(
+                uuid.uuid5(ITEM_FLAGS_NS, f"{state.unit_code}/{month}/{state.case_id}")
+            ),
+            "unit_code": state.unit_code,
+            "month": month,
+            "flag": f"{ITEM_FLAG}:{state.case_id}",
+            "value": float(repeat_times),
+            "threshold": float(repeat_times),
+            "raised_at": reached,
+        }
+    ]
 
 
 @dataclass(frozen=True)
 class Thresholds:
     late_share: float = 0.30  # §6: more than 30 % of the month's items late
-    repeat_not_satisfied: int = 5  # §6: rated not satisfied many times (5 or more)
+    # §6: rated not satisfied many times (5 or more) — times per ITEM (item_flags), not cases
+    repeat_not_satisfied: int = REPEAT_TIMES
 
 
 def counts_of(cases: dict[str, list[int]]) -> dict[str, int]:
@@ -205,8 +298,12 @@ def fold_shard(
     shards = {**t["shards"], key: list(shard_counts)}
     counts = {f: sum(c[i] for c in shards.values() if i < len(c)) for i, f in enumerate(FACTS)}
     t = {**t, "shards": shards, "counts": counts, "version": t["version"] + 1}
-    raised = [f for f in flags_of(t["counts"], thresholds) if f not in t["flags"]]
-    t["flags"] = t["flags"] + raised
+    # The flags follow the latest facts (issue 14): a breach a completion stamped in time
+    # withdrew no longer holds a unit above 30 %. ``raised``: flags new to this value (their
+    # OversightFlag has a stable id: raised again later, it is the same event).
+    now = flags_of(t["counts"], thresholds)
+    raised = [f for f in now if f not in t["flags"]]
+    t["flags"] = now
     return t, True, raised
 
 
@@ -249,8 +346,8 @@ def flags_of(counts: dict[str, int], th: Thresholds) -> list[str]:
     out = []
     if late_share(counts) > th.late_share:
         out.append("late_share")
-    if counts["repeat_not_satisfied"] >= th.repeat_not_satisfied:
-        out.append("repeat_not_satisfied")
+    # No unit-level repeat rule: "5 lần trở lên" counts times per item, and each item reaching
+    # it flags its unit once (item_flags), raised from the case itself (issue 14).
     return out
 
 
@@ -268,8 +365,9 @@ def close_month(
     """The month is over: mark the tally final (once) and raise any flag still due."""
     if tally["closed"]:
         return tally, False, []
-    raised = [f for f in flags_of(tally["counts"], thresholds) if f not in tally["flags"]]
-    t = {**tally, "closed": True, "flags": tally["flags"] + raised, "version": tally["version"] + 1}
+    now = flags_of(tally["counts"], thresholds)
+    raised = [f for f in now if f not in tally["flags"]]
+    t = {**tally, "closed": True, "flags": now, "version": tally["version"] + 1}
     return t, True, raised
 
 

@@ -20,13 +20,16 @@ from typing import Any
 
 from processors.tallies import FACTS, Thresholds, flags_of, new_tally
 
-Contribution = tuple[str, dict[str, int]]  # (month, unit -> mask)
+# What a unit-month counts: every fact (0/1 per case), and the items' not-satisfied times
+COUNTS = (*FACTS, "not_satisfied_times")
+N = len(COUNTS)
 Key = tuple[str, str]  # (unit, month)
-N = len(FACTS)
+Contribution = dict[Key, list[int]]  # a case's counts for each unit-month it counts in
 
 
-def _bits(mask: int) -> list[int]:
-    return [i for i in range(N) if mask >> i & 1]
+def vectors(named: dict[Key, dict[str, int]]) -> Contribution:
+    """``processors.tallies.case_contributions`` as count vectors in ``COUNTS`` order."""
+    return {key: [c.get(name, 0) for name in COUNTS] for key, c in named.items()}
 
 
 class PartitionSums:
@@ -45,25 +48,24 @@ class PartitionSums:
         return sorted(self._sums)
 
     def add(self, partition: int, contribution: Contribution, sign: int = 1) -> None:
-        month, masks = contribution
         sums = self._sums.setdefault(partition, {})
         dirty = self._dirty.setdefault(partition, set())
-        for unit, mask in masks.items():
-            key = (unit, month)
+        for key, vec in contribution.items():
             counts = sums.get(key)
             if counts is None:
                 counts = sums[key] = [0] * N
-            for i in _bits(mask):
-                counts[i] += sign
+            for i, v in enumerate(vec):
+                if v:
+                    counts[i] += sign * v
             dirty.add(key)
 
     def change(self, partition: int, old: Contribution | None, new: Contribution | None) -> bool:
         """A case's contribution went from ``old`` to ``new``; False when nothing changed."""
         if old == new:
             return False
-        if old is not None:
+        if old:
             self.add(partition, old, -1)
-        if new is not None:
+        if new:
             self.add(partition, new, 1)
         return True
 
@@ -115,9 +117,12 @@ def fold_partition_sum(
         return t, True, []
     totals = {
         f: sum(p["counts"][i] for p in parts.values() if i < len(p["counts"]))
-        for i, f in enumerate(FACTS)
+        for i, f in enumerate(COUNTS)
     }
     t.update(partitions=parts, counts=totals, version=t["version"] + 1)
-    raised = [f for f in flags_of(totals, thresholds) if f not in t["flags"]]
-    t["flags"] = t["flags"] + raised
+    # the flags follow the latest figures (a breach withdrawn by an in-time completion can take
+    # a unit back under the threshold); raised: those new to this value
+    flags = flags_of(totals, thresholds)
+    raised = [f for f in flags if f not in t["flags"]]
+    t["flags"] = flags
     return t, True, raised

@@ -73,7 +73,13 @@ COMMON: dict[str, dict[str, str]] = {
         "decline_transfer": BACK,
         "withdraw": "withdrawn",
     },
-    "awaiting_info": {"resume": BACK, "classify": KEEP, "withdraw": "withdrawn"},
+    # waiting for the sender: the sender answers (provide_info) or the unit ends it (resume)
+    "awaiting_info": {
+        "provide_info": BACK,
+        "resume": BACK,
+        "classify": KEEP,
+        "withdraw": "withdrawn",
+    },
     "result_proposed": {
         "approve_result": "published",
         "return_result": "assigned",
@@ -107,7 +113,56 @@ def machine(process: str) -> dict[str, dict[str, str]]:
 
 MACHINES = {p: machine(p) for p in EXCLUDED}
 COMMANDS = frozenset(c for cmds in COMMON.values() for c in cmds)
-SENDER_COMMANDS = frozenset({"rate", "reopen", "withdraw"})
+SENDER_COMMANDS = frozenset({"rate", "reopen", "withdraw", "provide_info"})
+
+# --- who does each step (domain.md §1, §4) ----------------------------------------------------
+RECEIVING, HANDLING, HEAD, SENDER = "receiving_officer", "handling_officer", "head", "sender"
+_RECEIVERS = frozenset({RECEIVING, HEAD})
+_HANDLERS = frozenset({HANDLING, HEAD})
+_HEAD = frozenset({HEAD})
+# command -> roles that may give it, for every process (a head may do what the unit's officers do;
+# only a head approves). Mirrors gateway/auth.py RULES, which checks the role at the door; the
+# worker checks it again with the process, which only it knows.
+STEP_ROLES: dict[str, frozenset[str]] = {
+    "receive": _RECEIVERS,
+    "reject": _RECEIVERS,
+    "assign": _RECEIVERS,
+    "forward": _RECEIVERS,
+    "propose_transfer": _RECEIVERS,
+    "classify": frozenset({RECEIVING, HANDLING, HEAD}),
+    "request_info": _HANDLERS,
+    "resume": _HANDLERS,
+    "request_extension": _HANDLERS,
+    "propose_result": _HANDLERS,
+    "approve_transfer": _HEAD,
+    "decline_transfer": _HEAD,
+    "approve_extension": _HEAD,
+    "approve_result": _HEAD,
+    "return_result": _HEAD,
+    **{c: frozenset({SENDER}) for c in ("rate", "reopen", "withdraw", "provide_info")},
+}
+# §4.2, the waste report's five steps: (1) the head (thủ trưởng) checks and receives; (2) the head
+# assigns a division or forwards to the commune, where the commune leader (its head) assigns an
+# officer; (3) the handling person researches; (4) the handling person records the proposed
+# result; (5) the head approves and notifies.
+PROCESS_STEP_ROLES: dict[str, dict[str, frozenset[str]]] = {
+    "waste_report": {
+        "receive": _HEAD,
+        "reject": _HEAD,
+        "assign": _HEAD,
+        "forward": _HEAD,
+        "propose_transfer": _HEAD,
+        "propose_result": frozenset({HANDLING}),
+        "approve_result": _HEAD,
+    },
+}
+
+
+def step_roles(process: str, command: str) -> frozenset[str]:
+    """The roles that may give ``command`` on a case of ``process``."""
+    return PROCESS_STEP_ROLES.get(process, {}).get(command) or STEP_ROLES.get(command, frozenset())
+
+
 REJECTION_REASONS = frozenset(
     {
         "out_of_scope_complaint",  # complaints and denunciations: another channel by law
@@ -158,11 +213,11 @@ def _authorise(state: CaseState, cmd: dict[str, Any]) -> None:
     role = cmd.get("actor_role")
     if role is None:
         return  # a trusted system producer (agency integration) acting for the unit
+    if role not in step_roles(state.process, cmd["command"]):
+        raise Refused("role_not_allowed")  # this step of this process is another role's
     if role == "sender" or cmd["command"] in SENDER_COMMANDS:
         if role != "sender" or cmd.get("actor_pseudonym") != state.sender_pseudonym:
             raise Refused("not_your_case")
-        return
-    if role in ("operator", "oversight"):
         return
     unit = (
         state.pending_transfer
@@ -283,7 +338,7 @@ class _Ctx:
         clock = self.pol.deadline(
             s.process, stage, level, self.at, self.cal, submitted_at=submitted
         )
-        s.set_clock(stage, clock)
+        s.set_clock(stage, clock, self.cal)
         return deadline_set(self.command_id, s.case_id, clock, self.at)
 
     def target(self) -> str:
@@ -345,18 +400,29 @@ def _decline_transfer(c: _Ctx) -> list[Emit]:
 
 
 def _request_info(c: _Ctx) -> list[Emit]:
+    """Ask the sender for information, saying what is missing. The handling clock stops only
+    where the SLA policy lets it (off in the shipped policy: the seed has no pause), within the
+    policy's bounds (pause_limit_reached, pause_budget_used, pause_after_due)."""
+    if not (c.cmd.get("reason") or "").strip():
+        raise Refused("reason_required")
     clock = c.s.clock("handle")
     assert clock is not None  # received cases always have a handling clock
-    c.s.set_clock("handle", clock.pause(c.at))
+    if clock.pausable:
+        c.s.set_clock("handle", clock.pause(c.at), c.cal)
     c.s.resume_status = c.s.status
     return []
 
 
 def _resume(c: _Ctx) -> list[Emit]:
+    """The unit ends the wait (with a reason); ``provide_info``: the sender's answer ends it."""
+    if c.cmd["command"] == "resume" and not (c.cmd.get("reason") or "").strip():
+        raise Refused("reason_required")
     clock = c.s.clock("handle")
     assert clock is not None
+    if not clock.paused:
+        return []  # the clock never stopped (the policy has no pause)
     clock = clock.resume(c.at, c.cal)
-    c.s.set_clock("handle", clock)
+    c.s.set_clock("handle", clock, c.cal)
     return [deadline_set(c.command_id, c.s.case_id, clock, c.at)]
 
 
@@ -367,7 +433,7 @@ def _classify(c: _Ctx) -> list[Emit]:
     clock = c.s.clock("handle")
     assert clock is not None
     clock = c.pol.reclassify(clock, level, c.cal, submitted_at=as_datetime(c.s.submitted_at_ms))
-    c.s.set_clock("handle", clock)
+    c.s.set_clock("handle", clock, c.cal)
     c.s.level = level
     return [deadline_set(c.command_id, c.s.case_id, clock, c.at)]
 
@@ -396,7 +462,7 @@ def _approve_extension(c: _Ctx) -> list[Emit]:
     if pending is None:
         raise Refused("no_extension_requested")
     clock = _extended_clock(c, pending["new_due_ms"], pending["legal_basis"])
-    c.s.set_clock("handle", clock)
+    c.s.set_clock("handle", clock, c.cal)
     c.s.pending_extension = None
     return [deadline_set(c.command_id, c.s.case_id, clock, c.at)]
 
@@ -439,6 +505,7 @@ def _reopen(c: _Ctx) -> list[Emit]:
     """A repeat (phản ánh lại): handling starts over from now, counted as a new round."""
     s = c.s
     s.repeat_count += 1
+    s.reopened_at_ms = [*s.reopened_at_ms, to_ms(c.at)]
     s.round += 1
     s.result, s.rating, s.published_at_ms, s.assignee = None, None, None, None
     s.past_stages = [
@@ -472,6 +539,7 @@ _EFFECTS: dict[str, Callable[[_Ctx], list[Emit]]] = {
     "decline_transfer": _decline_transfer,
     "request_info": _request_info,
     "resume": _resume,
+    "provide_info": _resume,
     "classify": _classify,
     "request_extension": _request_extension,
     "approve_extension": _approve_extension,

@@ -35,6 +35,7 @@ from pakn.topics import (
     COMMAND_RESULTS,
     COMMANDS,
     INTAKE,
+    OVERSIGHT_FLAGS,
     UNIT_FACTS,
 )
 from processors.case import CaseState, Decision, open_case
@@ -42,8 +43,8 @@ from processors.clocks import apply_tick, due_entries
 from processors.due_index import DueIndex
 from processors.integrity import with_findings
 from processors.reuse import Finding
-from processors.tallies import case_facts, month_of
-from processors.tally_sums import Contribution, PartitionSums
+from processors.tallies import case_contributions, item_flags
+from processors.tally_sums import Contribution, PartitionSums, vectors
 from processors.workflow import apply_command
 from streams.runtime import Runtime
 
@@ -51,11 +52,11 @@ log = logging.getLogger("worker.cases")
 OnOpened = Callable[[dict[str, Any], Decision], Awaitable[None]]
 
 
-def contribution(state: CaseState | None) -> Contribution | None:
+def contribution(state: CaseState | None, repeat_times: int) -> Contribution | None:
     """What a case adds to the unit-month figures (None: nothing)."""
     if state is None:
         return None
-    return month_of(state.submitted_at_ms), case_facts(state)
+    return vectors(case_contributions(state, repeat_times))
 
 
 def partition_of(case_id: str, partitions: int) -> int:
@@ -73,12 +74,17 @@ class Cases:
     results: faust.TopicT
     ticks: faust.TopicT
     facts: faust.TopicT
+    flags: faust.TopicT
     due: DueIndex = field(default_factory=DueIndex)
     sums: PartitionSums = field(default_factory=PartitionSums)
     on_opened: list[OnOpened] = field(default_factory=list)
     # the integrity checks of a case being opened: findings kept in the same decision
     checks: list[Callable[[dict[str, Any], CaseState], list[Finding]]] = field(default_factory=list)
     agents: tuple[Any, ...] = ()
+
+    @property
+    def repeat_times(self) -> int:
+        return self.rt.rules.thresholds.repeat_not_satisfied
 
     def load(self, case_id: str) -> CaseState | None:
         return self.table.get(case_id)
@@ -93,7 +99,7 @@ class Cases:
         """Load the case, let the core decide, store and emit; the one path of every input."""
         state = self.load(case_id)
         before_unit = state.unit_code if state is not None else None
-        before = contribution(state)
+        before = contribution(state, self.repeat_times)
         d = core(state)
         await self.publish(event.message.partition, case_id, d, raw, before_unit, before)
         return d
@@ -114,7 +120,7 @@ class Cases:
             # crash the local store can hold a write its changelog never got, and the changelog
             # is the case.state topic everyone reads.
             self.table[case_id] = d.state  # a new object each input: never edited after this
-            self.sums.change(partition, before, contribution(d.state))
+            self.sums.change(partition, before, contribution(d.state, self.repeat_times))
         if d.state is not None:
             self.due.set(case_id, due_entries(d.state))
         key = case_id.encode()
@@ -127,6 +133,11 @@ class Cases:
             await out(self.events, key, codec.encode(name, record), headers, None)
         if d.result is not None:
             await out(self.results, key, codec.encode("CommandResult", d.result), None, None)
+        if d.state is not None and any(
+            name == "CaseTransition" and rec["command"] == "reopen" for name, rec in d.emits
+        ):  # §6 per item: the reopening that reaches the threshold flags the unit (derived id)
+            for flag in item_flags(d.state, self.repeat_times):
+                await self.rt.send(self.flags, flag["unit_code"].encode(), "OversightFlag", flag)
 
     # -- after a rebalance ------------------------------------------------------------------------
     async def rebuild(self) -> None:
@@ -143,7 +154,7 @@ class Cases:
                 if state is None:
                     continue
                 self.due.set(case_id, due_entries(state))
-                c = contribution(state)
+                c = contribution(state, self.repeat_times)
                 if c is not None:
                     self.sums.add(partition_of(case_id, parts), c)
                 n += 1
@@ -208,6 +219,7 @@ def install(rt: Runtime) -> Cases:
         results=rt.topic(COMMAND_RESULTS),
         ticks=rt.topic(CLOCK_TICKS),
         facts=rt.topic(UNIT_FACTS),
+        flags=rt.topic(OVERSIGHT_FLAGS),
     )
 
     def check_target(command: str, unit: str, state: CaseState) -> str | None:

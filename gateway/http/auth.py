@@ -107,6 +107,7 @@ RULES: Mapping[str, Rule] = {
     "rate": _rule(SENDER, on=OWN_CASE),
     "reopen": _rule(SENDER, on=OWN_CASE),
     "withdraw": _rule(SENDER, on=OWN_CASE),
+    "provide_info": _rule(SENDER, on=OWN_CASE),  # the answer to request_info (issue 14)
     # oversight (§6): every unit's cases and figures
     "oversight_read": _rule(OVERSIGHT, OPERATOR, on=ANY_UNIT),
     # warnings to citizens (docs/warnings.md): the unit's communications officer drafts, its

@@ -188,7 +188,7 @@ def sender_timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "late_working_minutes": p.get("late_working_minutes"),
                 }
             )
-        elif kind in ("sla_warning", "sla_breached"):
+        elif kind in ("sla_warning", "sla_breached", "sla_alert_withdrawn"):
             out.append(
                 {"at": at, "event": kind, "stage": p.get("stage"), "due_at": iso(p.get("due_at"))}
             )
@@ -247,6 +247,8 @@ def stage_outcomes(
             entry["warned"] = True
         elif kind == "sla_breached":
             entry["breached"] = True
+        elif kind == "sla_alert_withdrawn":  # a completion stamped in time contradicted it
+            entry["breached"] = False
     for entry in stages:
         due = _aware(entry["due_at"])
         if entry["completed_at"] is not None:

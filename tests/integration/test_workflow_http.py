@@ -249,9 +249,11 @@ def test_every_process_reaches_a_published_result(pipeline: Settings, process: s
     head = Client(env, "head", unit)
     until_open(head, case_id)  # step 1: the head checks and receives
     ok(head.command(case_id, "assign", assignee="phòng chuyên môn"), "assigned")  # step 2
-    photo = head.upload(PDF, "application/pdf")
+    # steps 3-4: the handling person records the proposal (waste reports: theirs alone, §4.2)
+    handling = Client(env, "handling_officer", unit)
+    photo = handling.upload(PDF, "application/pdf")
     ok(
-        head.command(
+        handling.command(
             case_id,
             "propose_result",
             result_text="Trả lời bằng văn bản.",  # 3, 4

@@ -71,6 +71,7 @@ EXPECTED: dict[str, set[str]] = {
     "decline_transfer": {HEAD},
     "request_info": {H, HEAD},
     "resume": {H, HEAD},
+    "provide_info": {S},
     "classify": {R, H, HEAD},
     "extend": {H, HEAD},
     "request_extension": {H, HEAD},

@@ -37,8 +37,17 @@ def test_receipt_warning_is_due_at_75_percent_of_the_allowance() -> None:
     s = opened()
     assert due_entries(s) == {
         ("receive", "warning"): to_ms(datetime(2026, 3, 2, 16, 0, tzinfo=HN)),
-        ("receive", "breach"): to_ms(datetime(2026, 3, 3, 9, 0, tzinfo=HN)),
+        # the first instant past the due: used time exceeds the 8 h (1 ms: the tick resolution)
+        ("receive", "breach"): to_ms(datetime(2026, 3, 3, 9, 0, tzinfo=HN)) + 1,
     }
+
+
+def test_a_due_at_the_end_of_the_day_breaches_at_the_next_working_instant() -> None:
+    s = open_case(None, submitted_record(datetime(2026, 3, 7, 20, 0, tzinfo=HN)), CAL).state
+    assert s.clock("receive").due_at == datetime(2026, 3, 9, 17, 0, tzinfo=HN)
+    assert (
+        due_entries(s)[("receive", "breach")] == to_ms(datetime(2026, 3, 10, 8, 0, tzinfo=HN)) + 1
+    )
 
 
 def test_a_due_warning_is_raised_once_even_when_the_tick_is_redelivered() -> None:

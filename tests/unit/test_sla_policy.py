@@ -56,10 +56,6 @@ def _no_operator_policy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     clear_policy_cache()
 
 
-def handle(level: Level, received: datetime, process: str = "field_feedback") -> StageClock:
-    return POLICY.deadline(process, "handle", level, received, CAL)
-
-
 def policy_doc(**changes: Any) -> dict[str, Any]:
     """The shipped document, as a starting point for test policies."""
     doc = json.loads(
@@ -67,6 +63,22 @@ def policy_doc(**changes: Any) -> dict[str, Any]:
     )
     doc.update(changes)
     return doc
+
+
+def _pausable_doc() -> dict[str, Any]:
+    """The variant a city may choose: urgent in working hours, unbounded handling pauses."""
+    doc = policy_doc(version="v2-pausable")
+    doc["defaults"]["handle"]["pausable"] = True
+    doc["defaults"]["handle"]["levels"]["urgent"] = "4h"
+    return doc
+
+
+# Clock arithmetic of pauses, extensions and reclassification is checked on this variant.
+PAUSABLE = SlaPolicy.from_mapping(_pausable_doc(), "test")
+
+
+def handle(level: Level, received: datetime, process: str = "field_feedback") -> StageClock:
+    return PAUSABLE.deadline(process, "handle", level, received, CAL)
 
 
 SECONDS_POLICY: dict[str, Any] = {
@@ -89,7 +101,7 @@ SECONDS_POLICY: dict[str, Any] = {
 
 # --- the regulation's clocks (domain.md §5) -------------------------------------------------------
 def test_shipped_policy_is_named_and_versioned() -> None:
-    assert POLICY.id == "hanoi-1207-2025/v1"
+    assert POLICY.id == "hanoi-1207-2025/v2"
     assert POLICY.warning_share == Fraction(3, 4)
     assert "1207/QĐ-UBND" in POLICY.source
 
@@ -99,7 +111,7 @@ def test_receipt_due_within_8_working_hours_of_submission() -> None:
     clock = receive_deadline(at(2026, 2, 13, 16), CAL)
     assert clock.stage == "receive" and clock.level is None
     assert clock.due_at == at(2026, 2, 23, 16)
-    assert clock.working_minutes == 480 and clock.policy == "hanoi-1207-2025/v1"
+    assert clock.working_minutes == 480 and clock.policy == "hanoi-1207-2025/v2"
 
 
 def test_submission_outside_office_hours_counts_from_the_next_working_instant() -> None:
@@ -258,13 +270,13 @@ def test_reclassification_keeps_the_pauses() -> None:
     normal = handle("normal", at(2026, 3, 2, 8)).pause(at(2026, 3, 4, 10))
     normal = normal.resume(at(2026, 3, 5, 10), CAL)
     assert normal.due_at == at(2026, 3, 11, 17)
-    complex_ = POLICY.reclassify(normal, "complex", CAL)
+    complex_ = PAUSABLE.reclassify(normal, "complex", CAL)
     assert complex_.due_at == at(2026, 3, 23, 17) and complex_.pauses == normal.pauses
     # A pause that began after the new (urgent) due did not move it.
-    assert POLICY.reclassify(normal, "urgent", CAL).due_at == at(2026, 3, 2, 12)
+    assert PAUSABLE.reclassify(normal, "urgent", CAL).due_at == at(2026, 3, 2, 12)
     # An ongoing pause carries on.
     paused = complex_.pause(at(2026, 3, 9, 9))
-    assert POLICY.reclassify(paused, "normal", CAL).paused_at == at(2026, 3, 9, 9)
+    assert PAUSABLE.reclassify(paused, "normal", CAL).paused_at == at(2026, 3, 9, 9)
 
 
 def test_reclassification_drops_an_extension() -> None:
@@ -290,7 +302,7 @@ def test_pause_for_supplementary_information_stops_the_clock() -> None:
     assert resumed.due_at == at(2026, 3, 11, 17)
     assert resumed.warn_at == at(2026, 3, 10, 10)
     assert resumed.paused_working == 8 * H
-    assert resumed.cap_at == clock.cap_at + timedelta(days=1)  # calendar cap: calendar time
+    assert resumed.cap_at == clock.cap_at  # the 30-day cap never moves (issue 14)
     assert resumed.pauses == ((at(2026, 3, 4, 10), at(2026, 3, 5, 10)),)
 
 
@@ -319,7 +331,7 @@ def test_receiving_and_assignment_cannot_be_paused() -> None:
 
 
 def test_pausing_is_configured_per_process() -> None:
-    doc = policy_doc()
+    doc = _pausable_doc()
     doc["processes"]["waste_report"]["handle"] = {"pausable": False}
     pol = SlaPolicy.from_mapping(doc)
     assert pol.rule("field_feedback", "handle").pausable
@@ -406,17 +418,18 @@ def test_extension_is_refused(clock: StageClock, new_due: datetime, code: str) -
     assert e.value.code == code
 
 
-def test_a_pause_after_an_extension_moves_the_extended_due_but_never_past_the_cap() -> None:
-    clock = handle("complex", at(2026, 2, 13, 10)).extend(at(2026, 3, 13, 17), "basis")
-    # Paused Fri 13 Mar 16:00 – Mon 16 Mar 09:00: 2 working hours, 65 calendar hours.
-    resumed = clock.pause(at(2026, 3, 13, 16)).resume(at(2026, 3, 16, 9), CAL)
-    assert resumed.cap_at == at(2026, 3, 18, 3)
-    assert resumed.due_at == at(2026, 3, 16, 10)
-    # Extended to the cap (Sun 15 Mar 10:00), 1 working hour left when paused Fri 13 Mar 16:00;
-    # resumed Fri 20 Mar 16:30 that hour ends Mon 23 Mar 08:30, after the moved cap.
+def test_a_pause_never_moves_the_30_day_cap() -> None:
+    clock = handle("complex", at(2026, 2, 13, 10)).extend(at(2026, 3, 13, 12), "basis")
+    # Paused Fri 13 Mar 11:00 – 14:00 (2 working hours): the hour left ends at 15:00.
+    resumed = clock.pause(at(2026, 3, 13, 11)).resume(at(2026, 3, 13, 14), CAL)
+    assert resumed.cap_at == clock.cap_at == at(2026, 3, 15, 10)
+    assert resumed.due_at == at(2026, 3, 13, 15)
+    # Extended to the cap (Sun 15 Mar 10:00), paused Fri 13 Mar 16:00, resumed Fri 20 Mar:
+    # the due stays at the cap, which has passed — overdue, whatever the pause.
     at_cap = handle("complex", at(2026, 2, 13, 10)).extend(at(2026, 3, 15, 10), "basis")
     resumed = at_cap.pause(at(2026, 3, 13, 16)).resume(at(2026, 3, 20, 16, 30), CAL)
-    assert resumed.due_at == resumed.cap_at == at(2026, 3, 22, 10, 30)
+    assert resumed.due_at == resumed.cap_at == at(2026, 3, 15, 10)
+    assert not resumed.complete(at(2026, 3, 20, 16, 45), CAL).on_time
 
 
 # --- completion -----------------------------------------------------------------------------------
@@ -433,9 +446,10 @@ def test_late_completion_records_the_working_minutes_late() -> None:
     assert out.used_working_minutes == 7 * 480 + 60
 
 
-def test_done_after_the_due_outside_office_hours_is_late_by_zero_working_minutes() -> None:
+def test_done_after_the_due_outside_office_hours_used_no_more_than_the_allowance() -> None:
     out = handle("normal", at(2026, 3, 2, 8)).complete(at(2026, 3, 10, 19), CAL)
-    assert not out.on_time and out.late_working_minutes == 0
+    assert out.on_time and out.late_working_minutes == 0
+    assert out.used_working_minutes == out.allowance_seconds // 60 == 7 * 480
 
 
 def test_used_working_time_excludes_pauses() -> None:
@@ -508,7 +522,7 @@ def test_opening_a_case_records_the_real_policy_name() -> None:
     from tests.factories import submitted_record
 
     [(_, event)] = open_case(None, submitted_record(), CAL).emits
-    assert event["policy"] == "hanoi-1207-2025/v1" and event["working_minutes"] == 480
+    assert event["policy"] == "hanoi-1207-2025/v2" and event["working_minutes"] == 480
 
 
 def test_processes_not_named_in_a_policy_use_the_defaults() -> None:
@@ -523,7 +537,7 @@ def test_a_process_can_override_one_level() -> None:
     doc["processes"]["initiative"]["handle"] = {"levels": {"complex": "20d"}}
     rule = SlaPolicy.from_mapping(doc).rule("initiative", "handle")
     assert rule.allowance("complex") == Duration.parse("20d")
-    assert rule.allowance("normal") == Duration.parse("7d") and rule.pausable
+    assert rule.allowance("normal") == Duration.parse("7d") and not rule.pausable
 
 
 @pytest.mark.parametrize(
@@ -754,7 +768,7 @@ def test_reclassifying_there_and_back_gives_the_same_clock(
     clock = handle(level, t)
     p = clock.counted_from + (clock.due_at - clock.counted_from) / 2
     clock = clock.pause(p).resume(p + timedelta(hours=30), CAL)
-    assert POLICY.reclassify(POLICY.reclassify(clock, other, CAL), level, CAL) == clock
+    assert PAUSABLE.reclassify(PAUSABLE.reclassify(clock, other, CAL), level, CAL) == clock
 
 
 @PROPS

@@ -6,35 +6,38 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors.tallies import FACTS, Thresholds
-from processors.tally_sums import PartitionSums, fold_partition_sum
+from processors.tally_sums import COUNTS, PartitionSums, fold_partition_sum
 
 TH = Thresholds()
 RECEIVED, LATE = FACTS.index("received"), FACTS.index("late")
 MONTH = "2026-03"
 
 
-def mask(*facts: str) -> int:
-    return sum(1 << FACTS.index(f) for f in facts)
+def vec(*facts: str) -> list[int]:
+    return [1 if name in facts else 0 for name in COUNTS]
+
+
+def c(unit: str, *facts: str) -> dict[tuple[str, str], list[int]]:
+    """A case's contribution: its facts in one unit-month."""
+    return {(unit, MONTH): vec(*facts)}
 
 
 def test_a_case_that_changes_moves_its_counts_and_marks_its_unit_month_changed() -> None:
     sums = PartitionSums()
-    assert sums.change(2, None, (MONTH, {"00070": mask("received")}))
+    assert sums.change(2, None, c("00070", "received"))
     sums.take_dirty(1)
-    assert sums.change(
-        2, (MONTH, {"00070": mask("received")}), (MONTH, {"00070": mask("received", "late")})
-    )
+    assert sums.change(2, c("00070", "received"), c("00070", "received", "late"))
     out = sums.take_dirty(2)
     [one] = out["00070"]
     assert one["partition"] == 2 and one["counts"][RECEIVED] == 1 and one["counts"][LATE] == 1
-    assert not sums.change(2, (MONTH, {"00070": 1}), (MONTH, {"00070": 1}))
+    assert not sums.change(2, c("00070", "received"), c("00070", "received"))
     assert sums.take_dirty(3) == {}
 
 
 def test_a_forwarded_case_leaves_one_unit_and_counts_for_the_other() -> None:
     sums = PartitionSums()
-    sums.change(0, None, (MONTH, {"00070": mask("received")}))
-    sums.change(0, (MONTH, {"00070": mask("received")}), (MONTH, {"00004": mask("received")}))
+    sums.change(0, None, c("00070", "received"))
+    sums.change(0, c("00070", "received"), c("00004", "received"))
     assert sums.counts(0, "00070", MONTH)[RECEIVED] == 0
     assert sums.counts(0, "00004", MONTH)[RECEIVED] == 1
     assert set(sums.take_dirty(1)) == {"00070", "00004"}  # both are sent: set, not added

@@ -26,6 +26,7 @@ from pakn.topics import (
     UNIT_TALLIES,
 )
 from processors.case import to_ms
+from processors.clocks import due_entries
 from processors.tallies import BIT, FACTS
 from schemas.codec import get_codec
 from streams.cases import partition_of
@@ -137,7 +138,11 @@ async def test_a_command_is_answered_and_its_events_follow_the_state(w: InProces
     case_id = await submit(w, submitted_record(FEB))
     w.out.clear()
     cmd = command_record(
-        case_id, "receive", FEB + timedelta(hours=1), actor_role="receiver", actor_unit="00070"
+        case_id,
+        "receive",
+        FEB + timedelta(hours=1),
+        actor_role="receiving_officer",
+        actor_unit="00070",
     )
     await put(w, "commands", "CaseCommand", cmd, case_id)
     assert w.worker.cases.load(case_id).status == "received"
@@ -158,7 +163,7 @@ async def test_a_command_for_an_unknown_case_is_refused_not_lost(w: InProcess) -
 
 async def test_a_due_tick_breaches_once_and_a_stale_tick_changes_nothing(w: InProcess) -> None:
     case_id = await submit(w, submitted_record(FEB))
-    due = w.worker.cases.load(case_id).due_ms("receive")
+    due = due_entries(w.worker.cases.load(case_id))[("receive", "breach")]  # past the allowance
     w.out.clear()
     tick = {"case_id": case_id, "stage": "receive", "kind": "breach", "at": due}
     await put(w, "ticks", "ClockTick", tick, case_id)

@@ -36,6 +36,8 @@ ARGS: dict[str, dict] = {
     "return_result": {"reason": "thiếu ảnh sau xử lý"},
     "classify": {"level": "complex"},
     "rate": {"rating": "not_satisfied"},
+    "request_info": {"reason": "cần ảnh chụp rõ vị trí"},
+    "resume": {"reason": "đã xác minh tại chỗ"},
 }
 # A path from `submitted` to each status.
 PATHS: dict[str, list[str | tuple[str, dict]]] = {
@@ -184,12 +186,18 @@ def test_result_without_evidence_is_refused() -> None:
 
 
 def test_request_for_information_stops_the_handling_clock_until_resumed() -> None:
+    from tests.unit.test_sla_legal import PAUSING  # a city policy with pauses enabled
+
     s = opened()
-    s = apply_command(s, cmd(s, "receive", datetime(2026, 3, 2, 10, 0, tzinfo=HN)), CAL).state
+    s = apply_command(
+        s, cmd(s, "receive", datetime(2026, 3, 2, 10, 0, tzinfo=HN)), CAL, PAUSING
+    ).state
     due_before = s.due_ms("handle")
-    s = apply_command(s, cmd(s, "request_info", datetime(2026, 3, 3, 10, 0, tzinfo=HN)), CAL).state
-    assert s.status == "awaiting_info" and ("handle", "breach") not in due_entries(s)
-    d = apply_command(s, cmd(s, "resume", datetime(2026, 3, 4, 10, 0, tzinfo=HN)), CAL)
+    at = datetime(2026, 3, 3, 10, 0, tzinfo=HN)
+    s = apply_command(s, cmd(s, "request_info", at), CAL, PAUSING).state
+    # paused: a breach only once the policy's pause budget (16 working hours) is used up
+    assert s.status == "awaiting_info" and due_entries(s)[("handle", "breach")] > due_before + 1
+    d = apply_command(s, cmd(s, "resume", datetime(2026, 3, 4, 10, 0, tzinfo=HN)), CAL, PAUSING)
     assert d.state.status == "received" and names(d) == ["case_transition", "deadline_set"]
     assert d.state.due_ms("handle") - due_before == 24 * 3600 * 1000  # one working day later
 
@@ -255,7 +263,7 @@ def test_an_officer_of_another_unit_is_refused() -> None:
 def test_only_the_sender_rates_reopens_or_withdraws() -> None:
     s = walk("field_feedback", "published")
     officer = apply_command(s, cmd(s, "rate", actor_role="head", actor_unit="00070"), CAL)
-    assert officer.result["code"] == "not_your_case"
+    assert officer.result["code"] == "role_not_allowed"  # rating is the sender's step
     stranger = apply_command(s, cmd(s, "rate", actor_role="sender", actor_pseudonym="x"), CAL)
     assert stranger.result["code"] == "not_your_case"
     mine = apply_command(
@@ -318,7 +326,8 @@ def test_any_sequence_of_commands_keeps_the_case_consistent(process: str, seq: l
         handle = s.stages.get("handle")
         assert s.status in STATUSES
         if s.status not in TERMINAL:
-            assert (s.status == "awaiting_info") == bool(handle and handle["clock"]["paused_at"])
+            # the shipped policy has no pause: waiting for the sender never stops the clock
+            assert not (handle and handle["clock"]["paused_at"])
         else:
             assert due_entries(s) == {}  # a closed case raises no alert any more
         assert (s.status == "transfer_proposed") == (s.pending_transfer is not None)
