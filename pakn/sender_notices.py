@@ -46,6 +46,7 @@ class Mailer:
 
     def __init__(self, settings: Settings) -> None:
         from gateway.sealing import SealedReader
+
         from pakn.privacy import load_privacy
         from pakn.sender_keys import SenderKeyStore
 
