@@ -26,6 +26,7 @@ from gateway.keys import (
     UNITS,
 )
 from gateway.limits import RateLimiter, retry_after
+from gateway.live_rules import use_directory, use_screener
 from gateway.media import (
     ALLOWED_TYPES,
     DOCUMENT_TYPES,
@@ -46,7 +47,8 @@ from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import COMMAND_RESULTS, RECEPTION_RESULTS
 from processors.catalogue import CATEGORIES
-from processors.units import use_directory
+from processors.units import load_directory
+from processors.wording import load_screener
 from sinks.reader import WarehouseReader
 
 log = logging.getLogger("gateway")
@@ -265,6 +267,8 @@ def build_app(settings: Settings) -> web.Application:
             [COMMAND_RESULTS.name(settings), RECEPTION_RESULTS.name(settings)],
         )
         # unit names shown by the public API follow the published directory (units.directory)
+        use_directory(load_directory(settings.units_file or None))  # until a publication
+        use_screener(load_screener(settings.wordlist_file or None))
         app[UNITS] = DirectoryFollower(settings, lambda r, _g: use_directory(r.directory)).start()
         yield
         await preparing

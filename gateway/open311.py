@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from gateway.errors import ERRORS, FIELD_MESSAGES, ApiError, dumps
 from gateway.keys import READER, SETTINGS
+from gateway.live_rules import default_directory
 from gateway.media import ALLOWED_TYPES
 from gateway.models import FieldFeedbackIn, field_errors
 from gateway.public import iso, published_result, read
@@ -33,7 +34,6 @@ from gateway.submission import ensure_publisher, publish_submission
 from pakn.privacy import _dev_secret
 from pakn.settings import Settings
 from processors.catalogue import CATEGORIES
-from processors.units import default_directory
 from processors.workflow import STATUSES
 
 log = logging.getLogger("gateway.open311")

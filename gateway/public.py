@@ -28,9 +28,9 @@ from aiohttp import web
 from gateway.auth import UNIT_RE, CaseView, principal_of, require
 from gateway.errors import ApiError, FieldError, dumps
 from gateway.keys import READER, SETTINGS
+from gateway.live_rules import default_directory
 from gateway.params import case_id_of
 from processors.catalogue import CATEGORIES, PROCESSES
-from processors.units import default_directory
 from sinks.reader import PUBLISHED_STATUSES, TALLY_FIGURES, WAREHOUSE_TZ
 
 log = logging.getLogger("gateway.public")

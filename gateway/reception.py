@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 from gateway.auth import SENDER, Principal, principal_of, require
 from gateway.errors import ERRORS, ApiError, FieldError, dumps
 from gateway.keys import PRIVACY, PUBLISHER, REPLIES, SENDER_KEY_STORE, SETTINGS
+from gateway.live_rules import screen
 from gateway.models import IdNumber, Phone, Strict, field_errors
 from gateway.params import read_json
 from gateway.publisher import Unavailable
@@ -53,7 +54,6 @@ from processors.reception import (
     VIEW,
     normalise_code,
 )
-from processors.wording import screen
 from schemas.codec import get_codec
 
 RECEPTION_NS = uuid.UUID("8f1c2b7e-4a3d-4e59-9b6a-2d7c5e1f0a93")

@@ -21,6 +21,7 @@ from gateway.errors import ApiError, FieldError
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
 from gateway.keys import MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
 from gateway.limits import retry_after
+from gateway.live_rules import screen
 from gateway.media import put_files
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
@@ -29,7 +30,6 @@ from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect
 from processors.reuse import image_facts
-from processors.wording import screen
 from schemas.codec import get_codec
 
 log = logging.getLogger("gateway")
