@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from processors.calendar import calendar_for_unit  # noqa: E402
+from processors.calendar import WorkingCalendar  # noqa: E402
 from processors.case import CaseState, open_case  # noqa: E402
 from processors.clocks import WARNING, apply_tick, due_entries  # noqa: E402
 from processors.workflow import apply_command  # noqa: E402
@@ -130,7 +130,7 @@ def _command(case_id: str, command: str, at_ms: int, **fields: Any) -> dict[str,
 
 def _one_state(shape: str, now_ms: int, rng: random.Random) -> CaseState:
     """A case driven through the real core (open_case, apply_command, apply_tick)."""
-    cal = calendar_for_unit(None)
+    cal = WorkingCalendar()
     case_id = str(uuid.uuid4())
     t0 = now_ms - rng.randrange(MINUTE_MS, 7 * HOUR_MS)  # submitted in the last working day
     rec = submitted_record(datetime.fromtimestamp(t0 / 1000, UTC), case_id)

@@ -27,6 +27,7 @@ from gateway.keys import (
     TRUSTED_PROXIES,
     UNITS,
 )
+from gateway.live_rules import use_directory, use_screener
 from gateway.publisher import Publisher
 from gateway.routes import TABLE, open311
 from gateway.routes import privacy as privacy_routes
@@ -44,7 +45,8 @@ from pakn.logs import setup_logging
 from pakn.privacy import load_privacy
 from pakn.settings import Settings
 from pakn.topics import COMMAND_RESULTS, RECEPTION_RESULTS
-from processors.units import use_directory
+from processors.units import load_directory
+from processors.wording import load_screener
 
 log = logging.getLogger("gateway")
 
@@ -91,6 +93,8 @@ def build_app(settings: Settings) -> web.Application:
             [COMMAND_RESULTS.name(settings), RECEPTION_RESULTS.name(settings)],
         )
         # unit names shown by the public API follow the published directory (units.directory)
+        use_directory(load_directory(settings.units_file or None))  # until a publication
+        use_screener(load_screener(settings.wordlist_file or None))
         app[UNITS] = DirectoryFollower(settings, lambda r, _g: use_directory(r.directory)).start()
         yield
         await preparing

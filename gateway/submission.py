@@ -21,6 +21,7 @@ from gateway.http.errors import ApiError, FieldError, unavailable
 from gateway.http.limits import retry_after
 from gateway.intake import new_case_id, sender_pseudonym, submission_event
 from gateway.keys import ACCEPTED, MEDIA, PRIVACY, PUBLISHER, SENDER_LIMITS, SETTINGS
+from gateway.live_rules import screen
 from gateway.models import FieldFeedbackIn
 from gateway.publisher import Unavailable
 from gateway.stores.accepted import AcceptedCase
@@ -30,7 +31,6 @@ from pakn.settings import Settings
 from pakn.topics import INTAKE
 from processors.media_checks import Limits, MediaError, inspect
 from processors.reuse import image_facts
-from processors.wording import screen
 from schemas.codec import get_codec
 
 log = logging.getLogger("gateway")

@@ -10,7 +10,6 @@ from processors.calendar import (
     MAX_YEAR,
     MIN_YEAR,
     WorkingCalendar,
-    calendar_for_unit,
     format_day,
     parse_duration,
 )
@@ -19,8 +18,11 @@ _UNIT_HELP = "Unit code (office hours of that unit; default hours until the unit
 
 
 def _calendar(unit: str | None) -> WorkingCalendar:
+    from pakn.rules import rules_from_settings
+    from pakn.settings import get_settings
+
     try:
-        return calendar_for_unit(unit)
+        return rules_from_settings(get_settings()).calendar(unit)
     except ValueError as exc:  # a broken override file: say which and where
         raise click.ClickException(f"calendar overrides: {exc}") from None
 

@@ -167,8 +167,9 @@ def publish(
     dry_run: bool = False,
 ) -> Published:
     """Make the topic hold this directory and these rules, sending only what differs."""
+    file = file or (None if shipped else settings.units_file or None)
     directory_doc, dir_source = directory_document(file, shipped)
-    rules_doc, rules_source = rules_document(rules)
+    rules_doc, rules_source = rules_document(rules or settings.routing_file or None)
     source = f"{dir_source} + {rules_source}"
     wanted = snapshot_records(directory_doc, rules_doc, published_by=source)
     changes, generation = diff(read_directory(settings), wanted)

@@ -14,8 +14,7 @@ from processors.calendar import (
     DEFAULT_OFFICE_HOURS,
     CalendarBook,
     OfficeHours,
-    load_overrides,
-    load_shipped_overrides,
+    load_default_overrides,
 )
 from processors.reuse import DAY_MS
 from processors.routing import Router, RoutingRules, shipped_rules
@@ -27,10 +26,7 @@ from processors.wording import Screener
 
 
 def calendars_from_settings(settings: Settings) -> CalendarBook:
-    rows = load_shipped_overrides()
-    for part in settings.calendar_overrides.split(os.pathsep):
-        if part.strip():
-            rows.extend(load_overrides(part.strip()))
+    rows = load_default_overrides(settings.calendar_overrides.split(os.pathsep))
     hours = (
         OfficeHours.from_mapping(json.loads(settings.calendar_office_hours))
         if settings.calendar_office_hours

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from pakn.settings import get_settings
 from processors.catalogue import CATEGORIES, PROCESSES
 from processors.routing import Router, RoutingRules, RoutingRulesError, load_rules
 from processors.units import (
@@ -23,14 +24,16 @@ _RULES_HELP = "Routing rules file (default: $PAKN_ROUTING_FILE, else the shipped
 
 def _directory(path: str | None, shipped: str | None = None) -> UnitDirectory:
     try:
-        return shipped_directory(shipped) if shipped else load_directory(path)
+        if shipped:
+            return shipped_directory(shipped)
+        return load_directory(path or get_settings().units_file or None)
     except UnitDirectoryError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def _rules(path: str | None) -> RoutingRules:
     try:
-        return load_rules(path)
+        return load_rules(path or get_settings().routing_file or None)
     except RoutingRulesError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -105,7 +108,7 @@ def check_cmd(file: str, rules: str | None) -> None:
         click.echo(str(exc), err=True)
         sys.exit(1)
     try:
-        problems = load_rules(rules).problems_with(directory)
+        problems = _rules(rules).problems_with(directory)
     except RoutingRulesError as exc:
         problems = [str(exc)]
     if problems:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -11,22 +10,15 @@ from collections.abc import Callable
 import click
 
 from pakn.settings import Settings, get_settings
-from processors.calendar import OVERRIDES_ENV, OfficeHours, WorkingCalendar, load_default_overrides
+from processors.calendar import WorkingCalendar
 from processors.units import SHIPPED, UnitDirectory, load_directory, shipped_directory
 
 
 def settings_calendar(settings: Settings) -> WorkingCalendar:
     """The default calendar as the workers count with it (office hours, holidays, overrides)."""
-    hours = (
-        OfficeHours.from_mapping(json.loads(settings.calendar_office_hours))
-        if settings.calendar_office_hours
-        else OfficeHours()
-    )
-    return WorkingCalendar(
-        hours,
-        overrides=load_default_overrides({OVERRIDES_ENV: settings.calendar_overrides}),
-        public_holidays=settings.calendar_public_holidays,
-    )
+    from pakn.rules import calendars_from_settings
+
+    return calendars_from_settings(settings)(None)
 
 
 def refresh_dimensions(
@@ -38,7 +30,10 @@ def refresh_dimensions(
     from sinks.dimensions import load_dimensions
 
     loaded = load_dimensions(
-        settings, directory or load_directory(), settings_calendar(settings), years=years
+        settings,
+        directory or load_directory(settings.units_file or None),
+        settings_calendar(settings),
+        years=years,
     )
     return loaded.summary()
 

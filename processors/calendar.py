@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import operator
-import os
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
@@ -35,26 +34,21 @@ import holidays
 
 __all__ = [
     "DEFAULT_OFFICE_HOURS",
-    "OVERRIDES_ENV",
     "TZ",
+    "CalendarBook",
     "DayInfo",
     "DayMode",
     "OfficeHours",
     "Override",
     "WorkingCalendar",
-    "calendar_for_unit",
-    "clear_calendar_cache",
-    "configure_calendars",
     "format_day",
     "load_default_overrides",
     "load_overrides",
     "load_shipped_overrides",
     "parse_duration",
-    "set_unit_hours_resolver",
 ]
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-OVERRIDES_ENV = "PAKN_CALENDAR_OVERRIDES"
 SHIPPED_OVERRIDES = "holiday_overrides.json"
 # Asia/Ho_Chi_Minh is a fixed +07:00 over this whole range, so wall-clock arithmetic is exact.
 MIN_YEAR = 2000
@@ -239,14 +233,12 @@ def load_shipped_overrides() -> list[Override]:
     return _parse_rows(json.loads(text), "shipped")
 
 
-def load_default_overrides(env: Mapping[str, str] | None = None) -> list[Override]:
-    """The shipped table, then each file of ``PAKN_CALENDAR_OVERRIDES`` (``os.pathsep``-separated).
-
-    Later rows for the same date replace earlier ones when merged by ``WorkingCalendar``.
-    """
-    env = os.environ if env is None else env
+def load_default_overrides(paths: Iterable[str] = ()) -> list[Override]:
+    """The shipped table, then each file of ``paths`` (the operator's: ``PAKN_CALENDAR_OVERRIDES``,
+    read by pakn.rules). Later rows for the same date replace earlier ones when merged by
+    ``WorkingCalendar``."""
     rows = load_shipped_overrides()
-    for part in env.get(OVERRIDES_ENV, "").split(os.pathsep):
+    for part in paths:
         if part.strip():
             rows.extend(load_overrides(part.strip()))
     return rows
@@ -337,7 +329,7 @@ class WorkingCalendar:
         # False: the office hours alone (no holidays, no swaps) — demos and clock tests that must
         # tick at any hour of any day; never a unit's real calendar.
         self.public_holidays = public_holidays
-        rows = load_default_overrides() if overrides is None else overrides
+        rows = load_shipped_overrides() if overrides is None else overrides
         merged: dict[date, Override] = {}
         for row in rows:  # later rows win: operator files replace shipped rows
             merged[row.day] = row
@@ -593,56 +585,8 @@ class WorkingCalendar:
         return sorted({d.year for d in self.overrides})
 
 
-# --- per-unit calendars --------------------------------------------------------------------------
+# --- per-unit calendars: a CalendarBook (below), given as data; no process-wide state ------------
 UnitHoursResolver = Callable[[str], OfficeHours | None]
-_resolver: UnitHoursResolver | None = None
-_by_unit: dict[str, WorkingCalendar] = {}
-_by_hours: dict[OfficeHours, WorkingCalendar] = {}
-
-
-_default_hours: OfficeHours = DEFAULT_OFFICE_HOURS
-_public_holidays = True
-
-
-def configure_calendars(
-    default_hours: OfficeHours | None = None, *, public_holidays: bool = True
-) -> None:
-    """Process-wide defaults (from settings at a worker's start): the office hours of units
-    without their own, and whether public holidays count (always, except in clock tests)."""
-    global _default_hours, _public_holidays
-    _default_hours = default_hours or DEFAULT_OFFICE_HOURS
-    _public_holidays = public_holidays
-    clear_calendar_cache()
-
-
-def set_unit_hours_resolver(resolver: UnitHoursResolver | None) -> None:
-    """Hook for the unit directory: a function unit code → its office hours (None = default)."""
-    global _resolver
-    _resolver = resolver
-    clear_calendar_cache()
-
-
-def clear_calendar_cache() -> None:
-    """Forget cached calendars (after changing overrides, the environment or the resolver)."""
-    _by_unit.clear()
-    _by_hours.clear()
-
-
-def calendar_for_unit(code: str | None = None) -> WorkingCalendar:
-    """The calendar of a unit (``None`` or unknown: default office hours), cached per process.
-
-    Units with equal office hours share one calendar, so the table is built once per distinct
-    hours. Overrides are the shipped table plus ``PAKN_CALENDAR_OVERRIDES``, read on first use.
-    """
-    key = code or ""
-    cal = _by_unit.get(key)
-    if cal is None:
-        hours = (_resolver(code) if (_resolver is not None and code) else None) or (_default_hours)
-        cal = _by_hours.get(hours)
-        if cal is None:
-            cal = _by_hours[hours] = WorkingCalendar(hours, public_holidays=_public_holidays)
-        _by_unit[key] = cal
-    return cal
 
 
 def _weekday_name(d: date) -> str:

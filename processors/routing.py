@@ -14,8 +14,6 @@ the last resort) and ``Verdict`` (ok, or a stable refusal code). See docs/units-
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,14 +21,7 @@ from typing import Any
 
 from processors.catalogue import CATEGORIES, PROCESSES
 from processors.datafile import DataFileError
-from processors.units import (
-    HANDLING_KINDS,
-    KINDS,
-    UNITS_ENV,
-    Unit,
-    UnitDirectory,
-    default_directory,
-)
+from processors.units import HANDLING_KINDS, KINDS, Unit, UnitDirectory
 
 __all__ = [
     "FORWARD_KIND_NOT_ALLOWED",
@@ -39,7 +30,6 @@ __all__ = [
     "FORWARD_TARGET_OUTSIDE_DOMAIN",
     "REFUSAL_CODES",
     "ROUTE_NOTES",
-    "ROUTING_ENV",
     "SAME_UNIT",
     "TRANSFER_SOURCE_NOT_ALLOWED",
     "TRANSFER_TARGET_NOT_COMPETENT",
@@ -53,16 +43,10 @@ __all__ = [
     "Rule",
     "TransferPolicy",
     "Verdict",
-    "can_forward",
-    "can_transfer",
-    "clear_router_cache",
-    "default_router",
     "load_rules",
-    "route",
     "shipped_rules",
 ]
 
-ROUTING_ENV = "PAKN_ROUTING_FILE"
 SHIPPED_RULES = "routing_rules.json"
 
 # --- stable refusal codes (never rename: clients and the warehouse key on them) -----------------
@@ -365,13 +349,10 @@ def shipped_rules() -> RoutingRules:
     return RoutingRules.from_dict(json.loads(text), f"shipped:{SHIPPED_RULES}")
 
 
-def load_rules(
-    path: str | Path | None = None, env: Mapping[str, str] | None = None
-) -> RoutingRules:
-    """``path`` if given, else the file named by ``PAKN_ROUTING_FILE``, else the shipped rules."""
-    env = os.environ if env is None else env
-    chosen = path or env.get(ROUTING_ENV, "").strip()
-    return RoutingRules.from_file(chosen) if chosen else shipped_rules()
+def load_rules(path: str | Path | None = None) -> RoutingRules:
+    """``path`` if given (the operator's ``PAKN_ROUTING_FILE``, passed by pakn), else the shipped
+    rules."""
+    return RoutingRules.from_file(path) if path else shipped_rules()
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -596,49 +577,3 @@ class Router:
                     f"{category!r} is led by {owner.code} ({owner.name_vi}), not {dst.code}",
                 )
         return _OK
-
-
-# --- process-wide default ------------------------------------------------------------------------
-_routers: dict[tuple[str, str], Router] = {}
-
-
-def default_router() -> Router:
-    """The directory of ``processors.units.default_directory()`` with ``load_rules()``, cached
-    per process (per value of ``PAKN_UNITS_FILE`` and ``PAKN_ROUTING_FILE``)."""
-    key = (os.environ.get(UNITS_ENV, "").strip(), os.environ.get(ROUTING_ENV, "").strip())
-    router = _routers.get(key)
-    if router is None:
-        router = _routers[key] = Router(default_directory(), load_rules())
-    return router
-
-
-def clear_router_cache() -> None:
-    _routers.clear()
-
-
-def route(
-    process: str,
-    category: str,
-    *,
-    commune_code: str | None = None,
-    unit_code: str | None = None,
-) -> Route:
-    return default_router().route(process, category, commune_code=commune_code, unit_code=unit_code)
-
-
-def can_forward(
-    from_unit: Unit | str,
-    to_unit: Unit | str,
-    *,
-    commune_code: str | None = None,
-    category: str | None = None,
-) -> Verdict:
-    return default_router().can_forward(
-        from_unit, to_unit, commune_code=commune_code, category=category
-    )
-
-
-def can_transfer(
-    from_unit: Unit | str, to_unit: Unit | str, *, category: str | None = None
-) -> Verdict:
-    return default_router().can_transfer(from_unit, to_unit, category=category)

@@ -20,15 +20,14 @@ Pure: dicts in, dicts out; the Avro encoding is ``schemas.codec``'s business, Ka
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from processors.routing import ROUTING_ENV, SHIPPED_RULES, Router, RoutingRules, RoutingRulesError
-from processors.units import DEFAULT_SHIPPED, SHIPPED, UNITS_ENV, UnitDirectory, UnitDirectoryError
+from processors.routing import SHIPPED_RULES, Router, RoutingRules, RoutingRulesError
+from processors.units import DEFAULT_SHIPPED, SHIPPED, UnitDirectory, UnitDirectoryError
 
 __all__ = [
     "HEAD",
@@ -85,29 +84,20 @@ def _read(path: str, error: type[UnitDirectoryError] | type[RoutingRulesError]) 
         raise error(path, [f"not valid JSON ({exc})"]) from None
 
 
-def directory_document(
-    path: str | None = None, shipped: str | None = None, env: Mapping[str, str] | None = None
-) -> tuple[Any, str]:
+def directory_document(path: str | None = None, shipped: str | None = None) -> tuple[Any, str]:
     """The JSON document of a directory file, and where it came from: ``path``, else the shipped
-    one named ``shipped``, else ``PAKN_UNITS_FILE``, else the shipped 2025 directory (the order
-    of ``processors.units.load_directory``)."""
-    env = os.environ if env is None else env
-    chosen = path or ("" if shipped else env.get(UNITS_ENV, "").strip())
-    if chosen:
-        return _read(chosen, UnitDirectoryError), chosen
+    one named ``shipped``, else the shipped 2025 directory."""
+    if path:
+        return _read(path, UnitDirectoryError), path
     filename = SHIPPED[shipped or DEFAULT_SHIPPED]
     text = resources.files("processors").joinpath("data", filename).read_text("utf-8")
     return json.loads(text), f"shipped:{filename}"
 
 
-def rules_document(
-    path: str | None = None, env: Mapping[str, str] | None = None
-) -> tuple[Any, str]:
-    """The JSON document of a rules file: ``path``, else ``PAKN_ROUTING_FILE``, else shipped."""
-    env = os.environ if env is None else env
-    chosen = path or env.get(ROUTING_ENV, "").strip()
-    if chosen:
-        return _read(chosen, RoutingRulesError), chosen
+def rules_document(path: str | None = None) -> tuple[Any, str]:
+    """The JSON document of a rules file: ``path``, else the shipped rules."""
+    if path:
+        return _read(path, RoutingRulesError), path
     text = resources.files("processors").joinpath("data", SHIPPED_RULES).read_text("utf-8")
     return json.loads(text), f"shipped:{SHIPPED_RULES}"
 

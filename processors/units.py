@@ -13,7 +13,6 @@ Pure: reads a JSON file once, then answers from memory.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from processors.calendar import OfficeHours, set_unit_hours_resolver
+from processors.calendar import OfficeHours
 from processors.catalogue import CATEGORIES
 from processors.datafile import DataFileError
 
@@ -30,21 +29,15 @@ __all__ = [
     "KINDS",
     "SHIPPED",
     "TERRITORIAL_KINDS",
-    "UNITS_ENV",
     "Kind",
     "Unit",
     "UnitDirectory",
     "UnitDirectoryError",
-    "clear_directory_cache",
-    "default_directory",
     "hours_resolver",
-    "install_hours_resolver",
     "load_directory",
     "shipped_directory",
-    "use_directory",
 ]
 
-UNITS_ENV = "PAKN_UNITS_FILE"
 Kind = Literal["city", "district", "commune", "department", "enterprise", "oversight"]
 KINDS: tuple[str, ...] = get_args(Kind)
 TERRITORIAL_KINDS = frozenset({"city", "district", "commune"})
@@ -499,7 +492,7 @@ class UnitDirectory:
     def office_hours_of(self, code: str) -> OfficeHours | None:
         """The unit's own office hours; ``None`` for default hours or an unknown code.
 
-        Usable as is with ``processors.calendar.set_unit_hours_resolver``. Hours are not
+        Usable as is as a ``CalendarBook``'s ``hours_of``. Hours are not
         inherited from a parent (choice: every override is explicit on its unit).
         """
         unit = self.units.get(code)
@@ -529,49 +522,13 @@ def shipped_directory(name: str = DEFAULT_SHIPPED) -> UnitDirectory:
     return UnitDirectory.from_dict(json.loads(text), f"shipped:{filename}")
 
 
-def load_directory(
-    path: str | Path | None = None, env: Mapping[str, str] | None = None
-) -> UnitDirectory:
-    """``path`` if given, else the file named by ``PAKN_UNITS_FILE``, else the shipped 2025 one."""
-    env = os.environ if env is None else env
-    chosen = path or env.get(UNITS_ENV, "").strip()
-    return UnitDirectory.from_file(chosen) if chosen else shipped_directory()
+def load_directory(path: str | Path | None = None) -> UnitDirectory:
+    """``path`` if given (the operator's ``PAKN_UNITS_FILE``, passed by pakn), else the shipped
+    2025 directory. Which directory a process routes with is its ``Rules``' business
+    (processors/rules.py): nothing here is process-wide."""
+    return UnitDirectory.from_file(path) if path else shipped_directory()
 
 
-_cache: dict[str, UnitDirectory] = {}
-_in_use: UnitDirectory | None = None
-
-
-def use_directory(directory: UnitDirectory | None) -> None:
-    """Make ``default_directory()`` answer with ``directory``: a process that follows the
-    published directory (the ``units.directory`` topic) swaps it in; ``None``: the files again."""
-    global _in_use
-    _in_use = directory
-
-
-def default_directory() -> UnitDirectory:
-    """The directory in use: the one given to ``use_directory``, else ``load_directory()``
-    cached per process (per value of ``PAKN_UNITS_FILE``)."""
-    if _in_use is not None:
-        return _in_use
-    key = os.environ.get(UNITS_ENV, "").strip()
-    found = _cache.get(key)
-    if found is None:
-        found = _cache[key] = load_directory()
-    return found
-
-
-def clear_directory_cache() -> None:
-    _cache.clear()
-
-
-def hours_resolver(directory: UnitDirectory | None = None) -> Callable[[str], OfficeHours | None]:
-    """A function unit code → its own office hours (``None``: default), for the calendar."""
-    return (directory or default_directory()).office_hours_of
-
-
-def install_hours_resolver(directory: UnitDirectory | None = None) -> UnitDirectory:
-    """Point ``processors.calendar`` at the directory's office hours; returns the directory."""
-    d = directory or default_directory()
-    set_unit_hours_resolver(d.office_hours_of)
-    return d
+def hours_resolver(directory: UnitDirectory) -> Callable[[str], OfficeHours | None]:
+    """A function unit code → its own office hours (``None``: default), for a CalendarBook."""
+    return directory.office_hours_of

@@ -36,7 +36,6 @@ How a text is read (all per word, so offsets stay exact and the work stays linea
 from __future__ import annotations
 
 import json
-import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -46,7 +45,6 @@ from importlib import resources
 from itertools import groupby
 from pathlib import Path
 
-WORDLIST_ENV = "PAKN_WORDLIST_FILE"
 SHIPPED_WORDLIST = "offensive_vi.json"
 ACTIONS = ("reject", "review")
 _SEVERITY = {"review": 1, "reject": 2}
@@ -662,22 +660,18 @@ def verdict(hits: Iterable[Hit]) -> str | None:
     return "reject" if "reject" in actions else ("review" if actions else None)
 
 
-def load_screener(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Screener:
-    """The shipped list plus ``path``, else plus the file named by ``PAKN_WORDLIST_FILE``."""
-    env = os.environ if env is None else env
-    chosen = path or env.get(WORDLIST_ENV, "").strip()
-    return Screener.from_files(chosen) if chosen else Screener.from_files()
+def load_screener(path: str | Path | None = None) -> Screener:
+    """The shipped list plus ``path`` (the operator's ``PAKN_WORDLIST_FILE``, passed by pakn)."""
+    return Screener.from_files(path) if path else shipped_screener()
 
 
-@lru_cache(maxsize=4)
-def _cached(extra: str) -> Screener:
-    return load_screener(extra or None, env={})
-
-
-def default_screener() -> Screener:
-    """The process-wide screener (compiled once per value of ``PAKN_WORDLIST_FILE``)."""
-    return _cached(os.environ.get(WORDLIST_ENV, "").strip())
+@lru_cache(maxsize=1)
+def shipped_screener() -> Screener:
+    """The shipped word list, compiled once (data of the package, not configuration)."""
+    return Screener.from_files()
 
 
 def screen(text: str) -> list[Hit]:
-    return default_screener().screen(text)
+    """The shipped list's hits; a process with a word list of its own screens with its
+    ``Rules.screen``."""
+    return shipped_screener().screen(text)

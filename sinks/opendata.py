@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from pakn.settings import Settings
 from processors.catalogue import CATEGORIES
-from processors.units import UnitDirectory, default_directory
+from processors.units import UnitDirectory, load_directory
 from sinks.connection import clickhouse
 from sinks.rows import TALLY_FIGURES
 
@@ -271,7 +271,7 @@ def export_results(
     """
     _check(fmt, unit)
     month_bounds(month)
-    directory = directory or default_directory()
+    directory = directory or load_directory(settings.units_file or None)
 
     def gen() -> Iterator[bytes]:
         query, close = _query(settings)
@@ -335,7 +335,7 @@ def export_oversight(
     """The oversight center's monthly figures of every unit (or one) as CSV byte chunks."""
     _check("csv", unit)
     month_bounds(month)
-    directory = directory or default_directory()
+    directory = directory or load_directory(settings.units_file or None)
 
     def gen() -> Iterator[bytes]:
         query, close = _query(settings)

@@ -30,6 +30,7 @@ from gateway.http.limits import take
 from gateway.http.table import query_of
 from gateway.http.validation import validated
 from gateway.keys import ACCEPTED, API_CLIENT_LIMITS, READER, SETTINGS
+from gateway.live_rules import default_directory
 from gateway.models import FieldFeedbackIn
 from gateway.routes.public import clamped, iso, published_result, read
 from gateway.stores.accepted import AcceptedCase
@@ -40,7 +41,6 @@ from pakn.settings import Settings
 from processors.areas import commune_containing, shipped_geo
 from processors.catalogue import CATEGORIES
 from processors.publication import CLOSED_STATUSES
-from processors.units import default_directory
 from processors.workflow import STATUSES
 
 log = logging.getLogger("gateway.routes.open311")

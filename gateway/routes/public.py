@@ -31,11 +31,11 @@ from gateway.http.responses import json_response
 from gateway.http.table import query_of
 from gateway.http.validation import case_id_of
 from gateway.keys import READER, SETTINGS
+from gateway.live_rules import default_directory
 from gateway.stores.warehouse import TALLY_FIGURES, WAREHOUSE_TZ
 from processors import publication
 from processors.catalogue import CATEGORIES
 from processors.publication import PUBLISHED_STATUSES
-from processors.units import default_directory
 from processors.workflow import TERMINAL
 
 log = logging.getLogger("gateway.routes.public")

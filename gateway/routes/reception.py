@@ -35,6 +35,7 @@ from gateway.http.errors import ERRORS, ApiError, FieldError, unavailable
 from gateway.http.responses import json_response
 from gateway.http.validation import json_body
 from gateway.keys import PRIVACY, PUBLISHER, REPLIES, SENDER_KEY_STORE, SETTINGS
+from gateway.live_rules import screen
 from gateway.models import IdNumber, Phone, Strict
 from gateway.publisher import Unavailable
 from gateway.stores.replies import ask
@@ -51,7 +52,6 @@ from processors.reception import (
     VIEW,
     normalise_code,
 )
-from processors.wording import screen
 from schemas.codec import get_codec
 
 RECEPTION_NS = uuid.UUID("8f1c2b7e-4a3d-4e59-9b6a-2d7c5e1f0a93")

@@ -477,7 +477,7 @@ async def _changes(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[s
 
 
 def _commune_names() -> dict[str, str]:
-    from processors.units import default_directory
+    from gateway.live_rules import default_directory
 
     try:
         return {u.code: u.name_vi for u in default_directory().communes()}

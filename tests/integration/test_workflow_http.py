@@ -10,8 +10,8 @@ import pytest
 
 from gateway.http.auth import mint_token
 from pakn.privacy import load_privacy
+from pakn.rules import router_from_settings
 from pakn.settings import Settings
-from processors.routing import route
 from tests.factories import PDF, feedback, jpeg
 from tests.harness import Proc, wait_for
 from tests.pipeline import post_all, query, wait_gateway
@@ -245,7 +245,8 @@ def test_every_process_reaches_a_published_result(pipeline: Settings, process: s
             "tax_code": "0101234565",
         }
     case_id, _ = submit(env, 5, **extra)
-    unit = route(process, "road_damage", commune_code=UNIT, unit_code=UNIT).code
+    router = router_from_settings(Settings())
+    unit = router.route(process, "road_damage", commune_code=UNIT, unit_code=UNIT).code
     head = Client(env, "head", unit)
     until_open(head, case_id)  # step 1: the head checks and receives
     ok(head.command(case_id, "assign", assignee="phòng chuyên môn"), "assigned")  # step 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -15,17 +14,14 @@ from hypothesis import strategies as st
 
 from processors.calendar import (
     DEFAULT_OFFICE_HOURS,
-    OVERRIDES_ENV,
     TZ,
+    CalendarBook,
     OfficeHours,
     Override,
     WorkingCalendar,
-    calendar_for_unit,
-    clear_calendar_cache,
     load_default_overrides,
     load_overrides,
     parse_duration,
-    set_unit_hours_resolver,
 )
 from processors.calendar import load_shipped_overrides as shipped
 
@@ -289,8 +285,7 @@ def test_operator_file_can_drop_culture_day(
             }
         ],
     )
-    monkeypatch.setenv(OVERRIDES_ENV, str(f))
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(overrides=load_default_overrides([str(f)]))
     assert cal.is_working_day(date(2026, 11, 24))
     assert cal.add(at(2026, 11, 23, 16), 480) == at(2026, 11, 24, 16)
     assert date(2026, 11, 24) not in cal.days_off(2026)
@@ -309,17 +304,29 @@ def test_operator_files_can_add_a_year(tmp_path: Path, monkeypatch: pytest.Monke
         tmp_path / "b.json",
         [{"date": "2027-01-08", "kind": "drop", "name": "z", "act": "hypothetical correction"}],
     )
-    monkeypatch.setenv(OVERRIDES_ENV, f"{a}{os.pathsep}{b}")
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(overrides=load_default_overrides([str(a), str(b)]))
     assert cal.is_working_day(date(2027, 1, 8))
     assert cal.makeup_days(2027) == [date(2027, 1, 16)]
     assert cal.announced_years() == [2025, 2026, 2027]
     assert cal.add(at(2027, 1, 15, 16), 120) == at(2027, 1, 16, 9)
 
 
-def test_no_operator_file_means_the_shipped_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(OVERRIDES_ENV, raising=False)
+def test_no_operator_file_means_the_shipped_table() -> None:
     assert load_default_overrides() == shipped()
+    assert WorkingCalendar().overrides == WorkingCalendar(overrides=shipped()).overrides
+
+
+def test_the_operator_files_come_from_the_settings(tmp_path: Path) -> None:
+    from pakn.rules import calendars_from_settings
+    from pakn.settings import Settings
+
+    f = write_overrides(
+        tmp_path / "o.json",
+        [{"date": "2026-11-24", "kind": "drop", "name": "x", "act": "hypothetical decision"}],
+    )
+    book = calendars_from_settings(Settings(calendar_overrides=str(f)))
+    assert book(None).is_working_day(date(2026, 11, 24))
+    assert not calendars_from_settings(Settings())(None).is_working_day(date(2026, 11, 24))
 
 
 @pytest.mark.parametrize(
@@ -445,21 +452,16 @@ def test_bad_office_hours_are_rejected(spec: dict[str, str]) -> None:
         OfficeHours.from_mapping(spec)
 
 
-def test_calendar_for_unit_caches_and_has_a_hook_for_unit_hours(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv(OVERRIDES_ENV, raising=False)
-    clear_calendar_cache()
-    try:
-        default = calendar_for_unit(None)
-        assert calendar_for_unit("00004") is default  # unknown units: default hours, shared
-        saturday = OfficeHours.from_mapping({"mon-sat": "08:00-12:00,13:00-17:00"})
-        set_unit_hours_resolver(lambda code: saturday if code == "00070" else None)
-        hoan_kiem = calendar_for_unit("00070")
-        assert hoan_kiem.office_hours == saturday and hoan_kiem is calendar_for_unit("00070")
-        assert calendar_for_unit("00004").office_hours == DEFAULT_OFFICE_HOURS
-    finally:
-        set_unit_hours_resolver(None)
+def test_a_calendar_book_shares_calendars_and_asks_the_unit_hours() -> None:
+    book = CalendarBook()
+    default = book(None)
+    assert book("00004") is default  # unknown units: default hours, shared
+    saturday = OfficeHours.from_mapping({"mon-sat": "08:00-12:00,13:00-17:00"})
+    with_hours = book.with_hours_of(lambda code: saturday if code == "00070" else None)
+    hoan_kiem = with_hours("00070")
+    assert hoan_kiem.office_hours == saturday and hoan_kiem is with_hours("00070")
+    assert with_hours("00004") is default  # the built tables are shared by the new book
+    assert book("00070") is default  # the first book is unchanged
 
 
 # --- properties -----------------------------------------------------------------------------------

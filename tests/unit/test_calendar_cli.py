@@ -10,15 +10,17 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pakn.calendar_cli import calendar
-from processors.calendar import OVERRIDES_ENV, clear_calendar_cache
+from pakn.settings import get_settings
+
+OVERRIDES_ENV = "PAKN_CALENDAR_OVERRIDES"  # the setting the command reads (pakn.rules)
 
 
 @pytest.fixture(autouse=True)
 def _shipped_table_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(OVERRIDES_ENV, raising=False)
-    clear_calendar_cache()
+    get_settings.cache_clear()
     yield
-    clear_calendar_cache()
+    get_settings.cache_clear()
 
 
 def run(*args: str) -> Result:
@@ -102,6 +104,7 @@ def test_operator_override_file_is_used(tmp_path: Path, monkeypatch: pytest.Monk
     row = {"date": "2026-11-24", "kind": "drop", "name": "not off", "act": "hypothetical act"}
     f.write_text(json.dumps({"format": 1, "days": [row]}), encoding="utf-8")
     monkeypatch.setenv(OVERRIDES_ENV, str(f))
+    get_settings.cache_clear()
     assert run("add", "2026-11-23T16:00", "8h").stdout == "2026-11-24T16:00:00+07:00\n"
     line = next(x for x in run("days", "2026").stdout.splitlines() if x.startswith("2026-11-24"))
     assert "\tworking\t" in line and str(f) in line
@@ -113,6 +116,7 @@ def test_broken_override_file_fails_with_a_clear_message(
     f = tmp_path / "broken.json"
     f.write_text('{"days": [{"date": "2026-11-24", "kind": "maybe"}]}', encoding="utf-8")
     monkeypatch.setenv(OVERRIDES_ENV, str(f))
+    get_settings.cache_clear()
     result = run("add", "2026-11-23T16:00", "8h")
     assert result.exit_code == 1
     assert str(f) in result.stderr and "'kind'" in result.stderr

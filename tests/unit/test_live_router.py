@@ -14,7 +14,7 @@ from processors.calendar import OfficeHours, WorkingCalendar
 from processors.case import CaseState, open_case
 from processors.routing import Router, RoutingRules
 from processors.unit_records import Change, Entry, diff, snapshot_records
-from processors.units import UnitDirectory, default_directory
+from processors.units import UnitDirectory, load_directory
 from schemas.codec import get_codec
 from streams.directory import LiveRouter
 from tests.factories import submitted_record
@@ -125,7 +125,7 @@ def test_a_new_generation_brings_its_office_hours_to_the_rules() -> None:
     assert after.calendar("00070").office_hours == OfficeHours.from_mapping(days)
     assert after.calendar("00004").office_hours == before == OfficeHours()
     assert rules.calendar("00070").office_hours == before  # the old rules are untouched
-    assert default_directory().get("00070").office_hours is None  # nothing global changed
+    assert load_directory().get("00070").office_hours is None  # the files are untouched
 
 
 def test_a_redelivered_submission_keeps_the_unit_it_was_first_routed_to() -> None:

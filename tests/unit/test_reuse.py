@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from processors.calendar import calendar_for_unit
+from processors.calendar import WorkingCalendar
 from processors.case import open_case
 from processors.integrity import apply_flag, auto_reject_command, edit_findings, flag_record
 from processors.media_checks import NearDupIndex, hamming
@@ -195,7 +195,7 @@ def test_redelivered_place_is_stored_once_and_finds_the_same() -> None:
 # --- flags on the case ----------------------------------------------------------------------
 def _case() -> object:
     rec = submitted_record()
-    return open_case(None, rec, calendar_for_unit("00070"), unit_code="00070").state
+    return open_case(None, rec, WorkingCalendar(), unit_code="00070").state
 
 
 def test_a_flag_is_kept_once_and_shown_in_the_state() -> None:
@@ -251,7 +251,7 @@ def test_auto_rejection_only_where_configured() -> None:
     assert cmd is not None and cmd["reason"] == "duplicate"
     again = auto_reject_command(state, rec, frozenset({"likely_duplicate"}), 1_800_000_500_000)
     assert again["envelope"]["event_id"] == cmd["envelope"]["event_id"]  # rejects once
-    d = apply_command(state, cmd, calendar_for_unit("00070"))
+    d = apply_command(state, cmd, WorkingCalendar())
     assert d.result["accepted"] and d.state.status == "rejected"
     assert auto_reject_command(d.state, rec, frozenset({"likely_duplicate"}), 0) is None
 

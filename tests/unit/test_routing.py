@@ -11,27 +11,23 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from pakn.rules import router_from_settings
+from pakn.settings import Settings, get_settings
 from pakn.units_cli import units as units_cli
 from processors.catalogue import CATEGORIES, PROCESSES
 from processors.routing import (
     REFUSAL_CODES,
     ROUTE_NOTES,
-    ROUTING_ENV,
     SHIPPED_RULES,
     Route,
     Router,
     RoutingRules,
     RoutingRulesError,
     Verdict,
-    can_forward,
-    can_transfer,
-    clear_router_cache,
-    default_router,
     load_rules,
-    route,
     shipped_rules,
 )
-from processors.units import UNITS_ENV, UnitDirectory, clear_directory_cache, shipped_directory
+from processors.units import UnitDirectory, shipped_directory
 
 DATA = Path(__file__).resolve().parents[2] / "processors" / "data"
 
@@ -52,13 +48,11 @@ DEFAULT = "01-VPUB"
 
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(UNITS_ENV, raising=False)
-    monkeypatch.delenv(ROUTING_ENV, raising=False)
-    clear_directory_cache()
-    clear_router_cache()
+    monkeypatch.delenv("PAKN_UNITS_FILE", raising=False)
+    monkeypatch.delenv("PAKN_ROUTING_FILE", raising=False)
+    get_settings.cache_clear()
     yield
-    clear_directory_cache()
-    clear_router_cache()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -496,26 +490,24 @@ def test_the_shipped_rules(rules: RoutingRules) -> None:
     assert rules.transfer.to_kinds == {"department"}
 
 
-# --- process-wide default --------------------------------------------------------------------
-def test_the_module_functions_use_the_shipped_directory_and_rules() -> None:
-    assert route("field_feedback", "waste", commune_code="00070").code == "00070"
-    assert can_forward("01-SXD", "00070", commune_code="00070")
-    assert refused(can_transfer("00004", "00070"), "transfer_target_not_department")
-    assert default_router() is default_router()
+# --- where the router comes from: the settings, once per process ---------------------------
+def test_the_settings_router_is_the_shipped_directory_and_rules() -> None:
+    router = router_from_settings(Settings())
+    assert router.route("field_feedback", "waste", commune_code="00070").code == "00070"
+    assert router.can_forward("01-SXD", "00070", commune_code="00070")
+    assert refused(router.can_transfer("00004", "00070"), "transfer_target_not_department")
 
 
-def test_pakn_routing_file_and_pakn_units_file_change_the_default_router(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pakn_routing_file_and_pakn_units_file_change_the_router(tmp_path: Path) -> None:
     doc = rules_doc()
     doc["default"] = "unit:01-TTTP"
     path = tmp_path / "rules.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    monkeypatch.setenv(ROUTING_ENV, str(path))
-    assert route("field_feedback", "waste").code == "01-TTTP"
-    assert load_rules(env={ROUTING_ENV: str(path)}).default == "unit:01-TTTP"
-    monkeypatch.setenv(UNITS_ENV, str(DATA / "units_hanoi_pre2025.json"))
-    assert route("field_feedback", "waste", commune_code="00004").unit.name_vi == (
+    router = router_from_settings(Settings(routing_file=str(path)))
+    assert router.route("field_feedback", "waste").code == "01-TTTP"
+    assert load_rules(path).default == "unit:01-TTTP"
+    old = router_from_settings(Settings(units_file=str(DATA / "units_hanoi_pre2025.json")))
+    assert old.route("field_feedback", "waste", commune_code="00004").unit.name_vi == (
         "Phường Trúc Bạch"
     )
 

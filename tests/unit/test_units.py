@@ -16,24 +16,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from pakn.settings import Settings, get_settings
 from pakn.units_cli import units as units_cli
-from processors.calendar import (
-    OfficeHours,
-    calendar_for_unit,
-    clear_calendar_cache,
-    set_unit_hours_resolver,
-)
+from processors.calendar import CalendarBook, OfficeHours
 from processors.catalogue import CATEGORIES
-from processors.routing import ROUTING_ENV
+from processors.routing import RoutingRulesError
 from processors.units import (
     SHIPPED,
-    UNITS_ENV,
     UnitDirectory,
     UnitDirectoryError,
-    clear_directory_cache,
-    default_directory,
     hours_resolver,
-    install_hours_resolver,
     load_directory,
     shipped_directory,
 )
@@ -68,11 +60,11 @@ ENTERPRISE = {
 
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(UNITS_ENV, raising=False)
-    monkeypatch.delenv(ROUTING_ENV, raising=False)
-    clear_directory_cache()
+    monkeypatch.delenv("PAKN_UNITS_FILE", raising=False)
+    monkeypatch.delenv("PAKN_ROUTING_FILE", raising=False)
+    get_settings.cache_clear()
     yield
-    clear_directory_cache()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -329,13 +321,9 @@ def test_a_unit_office_hours_override_reaches_the_calendar(tmp_path: Path) -> No
     expected = OfficeHours.from_mapping(hours["days"])
     assert d.office_hours_of("00002") == expected
     assert d.office_hours_of("00001") is None  # not inherited, not overridden
-    try:
-        assert install_hours_resolver(d) is d
-        assert calendar_for_unit("00002").office_hours == expected
-        assert calendar_for_unit("00001").office_hours == OfficeHours()
-    finally:
-        set_unit_hours_resolver(None)
-        clear_calendar_cache()
+    book = CalendarBook(hours_of=hours_resolver(d))
+    assert book("00002").office_hours == expected
+    assert book("00001").office_hours == OfficeHours()
 
 
 def test_office_hours_with_makeup_and_day_length() -> None:
@@ -353,17 +341,16 @@ def test_office_hours_with_makeup_and_day_length() -> None:
 
 
 # --- where the directory comes from ----------------------------------------------------------
-def test_pakn_units_file_names_another_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pakn_units_file_names_another_directory(tmp_path: Path) -> None:
+    from pakn.rules import router_from_settings
+
     path = write(tmp_path, minimal())
-    assert load_directory(env={UNITS_ENV: str(path)}).name == "test"
-    assert load_directory(env={}).name == "hanoi-2025"
-    assert default_directory().name == "hanoi-2025"
-    monkeypatch.setenv(UNITS_ENV, str(path))
-    assert default_directory().name == "test"
-    assert default_directory() is default_directory()
-    assert hours_resolver()("00001") is None
+    assert load_directory(path).name == "test"
+    assert load_directory().name == "hanoi-2025"
+    assert router_from_settings(Settings()).directory.name == "hanoi-2025"
+    with pytest.raises(RoutingRulesError):  # the minimal directory lacks the rules' roles
+        router_from_settings(Settings(units_file=str(path)))
+    assert hours_resolver(load_directory(path))("00001") is None
 
 
 # --- validation ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from processors.wording import (
     verdict,
 )
 
-SCREENER = wording.load_screener(env={})
+SCREENER = wording.load_screener()
 
 # Ordinary complaint texts (titles and descriptions as citizens write them), full of innocent
 # look-alikes: đường, các, lòng/lớn/lon, buổi, đi/đĩa, vải/rơi vãi, đeo, cấp cứu (cc), chung cư
@@ -414,7 +414,7 @@ def test_operator_file_adds_replaces_and_removes(tmp_path: Path) -> None:
         "vl ; reject ; not_upper, variant=vlin\n",
         "utf-8",
     )
-    s = load_screener(env={"PAKN_WORDLIST_FILE": str(extra)})
+    s = load_screener(extra)
     assert [(h.term, h.action) for h in s.screen("đồ mặt dày, ngu, vl, vlin")] == [
         ("mặt dày", "review"),
         ("vl", "reject"),
@@ -425,15 +425,16 @@ def test_operator_file_adds_replaces_and_removes(tmp_path: Path) -> None:
     assert [h.term for h in load_screener(js).screen("đồ ba trợn")] == ["ba trợn"]
 
 
-def test_default_screener_follows_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_word_list_of_the_settings_reaches_the_rules(tmp_path: Path) -> None:
+    from pakn.rules import rules_from_settings
+    from pakn.settings import Settings
+
     extra = tmp_path / "w.txt"
     extra.write_text("lăng nhăng ; review\n", "utf-8")
-    monkeypatch.setenv("PAKN_WORDLIST_FILE", str(extra))
-    assert [h.term for h in wording.screen("lăng nhăng")] == ["lăng nhăng"]
-    monkeypatch.delenv("PAKN_WORDLIST_FILE")
-    assert wording.screen("lăng nhăng") == []
+    rules = rules_from_settings(Settings(wordlist_file=str(extra)))
+    assert rules.screen is not None
+    assert [h.term for h in rules.screen("lăng nhăng")] == ["lăng nhăng"]
+    assert wording.screen("lăng nhăng") == []  # the shipped list alone: nothing process-wide
 
 
 @pytest.mark.parametrize(
