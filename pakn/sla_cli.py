@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from pakn.calendar_cli import INSTANT, _calendar
-from processors.sla import LEVELS, STAGES, SlaError, SlaPolicy, default_policy
+from pakn.settings import get_settings
+from processors.sla import LEVELS, STAGES, SlaError, SlaPolicy
 from processors.sla_explain import explain, explain_snapshot, outcome
 
 
@@ -27,7 +28,7 @@ def sla() -> None:
 
 def _policy(path: str | None) -> SlaPolicy:
     try:
-        return SlaPolicy.load(path) if path else default_policy()
+        return SlaPolicy.load(path or get_settings().sla_policy or None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -129,13 +130,13 @@ def latest_state(settings: Any, case_id: str, timeout: float = 30.0) -> dict[str
 
 def explain_record(record: dict[str, Any]) -> dict[str, Any]:
     """Explain from the record's ``state_json`` (the full state) when present."""
-    from processors.calendar import calendar_for_unit
+    from pakn.rules import rules_from_settings
 
     raw = record.get("state_json")
     if not raw:
         return explain_snapshot(record)
     state = json.loads(raw)
-    return explain(state, calendar_for_unit(state.get("unit_code")))
+    return explain(state, rules_from_settings(get_settings()).calendar(state.get("unit_code")))
 
 
 @sla.command("explain")
@@ -143,7 +144,6 @@ def explain_record(record: dict[str, Any]) -> dict[str, Any]:
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for Kafka.")
 def explain_cmd(case_id: str, timeout: float) -> None:
     """Each stage's clock, pauses, extension and verdict of one case (JSON)."""
-    from pakn.settings import get_settings
 
     record = latest_state(get_settings(), case_id, timeout)
     if record is None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -37,7 +36,6 @@ from processors.catalogue import PROCESSES
 
 __all__ = [
     "LEVELS",
-    "POLICY_ENV",
     "STAGES",
     "Calendar",
     "Duration",
@@ -58,7 +56,6 @@ __all__ = [
     "working_between",
 ]
 
-POLICY_ENV = "PAKN_SLA_POLICY"
 SHIPPED_POLICY = "sla_policy.json"
 
 Stage = Literal["receive", "assign", "handle"]
@@ -538,10 +535,9 @@ class SlaPolicy:
     # -- loading --------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path | None = None) -> SlaPolicy:
-        """``path``, else the file named by ``PAKN_SLA_POLICY``, else the shipped policy."""
-        if path is None:
-            path = os.environ.get(POLICY_ENV, "").strip() or None
-        if path is None:
+        """``path`` (the operator's ``PAKN_SLA_POLICY``, passed by pakn.rules), else the shipped
+        policy."""
+        if not path:
             return cls.shipped()
         p = Path(path)
         try:
@@ -828,12 +824,12 @@ def _parse_policy(doc: Any, origin: str) -> SlaPolicy:
 
 @lru_cache(maxsize=1)
 def default_policy() -> SlaPolicy:
-    """The policy of this process: ``PAKN_SLA_POLICY`` if set, else the shipped one (cached)."""
-    return SlaPolicy.load()
+    """The shipped policy, parsed once (data of the package). A process with a policy file of
+    its own decides with its ``Rules.policy`` (pakn.rules): nothing here reads the environment."""
+    return SlaPolicy.shipped()
 
 
 def clear_policy_cache() -> None:
-    """Forget the cached policy (after changing ``PAKN_SLA_POLICY``; workers restart instead)."""
     default_policy.cache_clear()
 
 

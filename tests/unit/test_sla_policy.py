@@ -19,11 +19,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from pakn.rules import rules_from_settings
+from pakn.settings import Settings
 from processors.calendar import TZ, WorkingCalendar, load_shipped_overrides
 from processors.catalogue import PROCESSES
 from processors.sla import (
     LEVELS,
-    POLICY_ENV,
     STAGES,
     Duration,
     Level,
@@ -50,7 +51,7 @@ def at(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime
 
 @pytest.fixture(autouse=True)
 def _no_operator_policy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(POLICY_ENV, raising=False)
+    monkeypatch.delenv("PAKN_SLA_POLICY", raising=False)
     clear_policy_cache()
     yield
     clear_policy_cache()
@@ -483,24 +484,21 @@ def test_an_operator_file_replaces_the_policy_without_a_release(
     doc["processes"]["waste_report"]["receive"] = {"allowance": "16h"}
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    monkeypatch.setenv(POLICY_ENV, str(path))
-    clear_policy_cache()
-    pol = default_policy()
+    pol = rules_from_settings(Settings(sla_policy=str(path))).policy
     assert pol.id == "hanoi-1207-2025/v2" and pol.origin == str(path)
-    clock = receive_deadline(at(2026, 3, 2, 8), CAL, process="waste_report")
+    clock = receive_deadline(at(2026, 3, 2, 8), CAL, process="waste_report", policy=pol)
     assert clock.due_at == at(2026, 3, 3, 17) and clock.policy == "hanoi-1207-2025/v2"
-    assert receive_deadline(at(2026, 3, 2, 8), CAL).due_at == at(2026, 3, 2, 17)
+    assert receive_deadline(at(2026, 3, 2, 8), CAL, policy=pol).due_at == at(2026, 3, 2, 17)
+    assert default_policy().id == POLICY.id  # nothing process-wide changed
 
 
 def test_a_second_scale_test_policy_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "fast.json"
     path.write_text(json.dumps(SECONDS_POLICY), encoding="utf-8")
-    monkeypatch.setenv(POLICY_ENV, str(path))
-    clear_policy_cache()
-    pol = default_policy()
+    pol = rules_from_settings(Settings(sla_policy=str(path))).policy
     assert pol.id == "test-seconds/v1"
     # Submitted 11:59:45: 15 s before lunch, 15 s after.
-    receive = receive_deadline(at(2026, 3, 2, 11, 59, 45), CAL)
+    receive = receive_deadline(at(2026, 3, 2, 11, 59, 45), CAL, policy=pol)
     assert receive.due_at == at(2026, 3, 2, 13, 0, 15)
     assert receive.warn_at == at(2026, 3, 2, 13, 0, 8)  # ceil(22.5 s) = 23 s
     assert receive.allowance_seconds == 30 and receive.working_minutes == 0
