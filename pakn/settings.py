@@ -187,8 +187,9 @@ class Settings(BaseSettings):
         "", description="SLA policy file replacing the shipped one; read by processors/sla.py."
     )
     units_file: str = Field(
-        "", description="Unit directory file replacing the shipped 2025 one (until `pakn units "
-        "publish` puts one on the topic)."
+        "",
+        description="Unit directory file replacing the shipped 2025 one (until `pakn units "
+        "publish` puts one on the topic).",
     )
     routing_file: str = Field("", description="Routing rules file replacing the shipped one.")
     wordlist_file: str = Field(
