@@ -27,7 +27,7 @@ _out_opt = click.option(
 
 
 def _write(chunks: Iterator[bytes], out: str) -> int:
-    from sinks.opendata import ExportError
+    from gateway.stores.opendata import ExportError
 
     size = 0
     stream = sys.stdout.buffer if out == "-" else open(out, "wb")  # noqa: SIM115
@@ -62,7 +62,7 @@ def results_cmd(
     month: str, unit: str | None, fmt: str, page: int | None, page_size: int | None, out: str
 ) -> None:
     """Results published in a month (no personal data), every one or one page."""
-    from sinks.opendata import ExportError, export_results
+    from gateway.stores.opendata import ExportError, export_results
 
     try:
         chunks = export_results(get_settings(), fmt, month, unit, page=page, page_size=page_size)
@@ -79,7 +79,7 @@ def results_cmd(
 @_out_opt
 def oversight_cmd(month: str, unit: str | None, out: str) -> None:
     """Each unit's figures of a month (unit_month_tallies) as CSV."""
-    from sinks.opendata import ExportError, export_oversight
+    from gateway.stores.opendata import ExportError, export_oversight
 
     try:
         chunks = export_oversight(get_settings(), month, unit)

@@ -17,7 +17,7 @@ from typing import Any
 from gateway.http.auth import RULES
 from gateway.http.table import Body, Param, Reply, Route
 from gateway.models import FieldFeedbackIn
-from gateway.routes import commands, intake, open311, ops, public, reception
+from gateway.routes import commands, intake, open311, opendata, ops, public, reception
 from gateway.routes import privacy as privacy_routes
 from gateway.routes import warnings as warnings_routes
 from gateway.routes.commands import CommandIn
@@ -27,6 +27,7 @@ from gateway.routes.models import (
     FlagsQuery,
     Open311RequestForm,
     Open311RequestsQuery,
+    OpenDataQuery,
     ReidentifyIn,
     ResultsQuery,
     WarningPlaceQuery,
@@ -817,10 +818,46 @@ OPS = [
     ),
 ]
 
-# --- open data export -------------------------------------------------------------------------
-# Reserved for the open-data export endpoint(s) (another engineer): declare them here, e.g.
-# Route("GET", "/v1/open-data/results.{format}", ..., "openDataResults", ..., "open-data", ...).
-OPEN_DATA: list[Route] = []
+# --- open data export (docs/open-data.md) --------------------------------------------------------
+FORMAT = Param(
+    "format",
+    "path",
+    {"type": "string", "enum": ["csv", "geojson"]},
+    "csv or geojson (a FeatureCollection of points; confidential cases have none)",
+    route_pattern="(?:csv|geojson)",
+)
+OPEN_DATA: list[Route] = [
+    Route(
+        "GET",
+        "/v1/open-data/results.{format}",
+        opendata.results,
+        "openDataResults",
+        "A month's published results as CSV or GeoJSON (no personal data), streamed",
+        "open-data",
+        {
+            200: Reply(
+                "The results",
+                {"type": "string"},
+                media_types=("text/csv", "application/geo+json"),
+                headers={"Cache-Control": "public, max-age=300"},
+            )
+        },
+        query=OpenDataQuery,
+        params=(FORMAT,),
+        errors=("invalid_month", "invalid_unit", "invalid_format", "warehouse_unavailable"),
+    ),
+    Route(
+        "GET",
+        "/v1/open-data/oversight.csv",
+        opendata.oversight,
+        "openDataOversight",
+        "A month's oversight figures of every unit (or one) as CSV, streamed",
+        "open-data",
+        {200: Reply("The figures", {"type": "string"}, media_types=("text/csv",))},
+        query=OpenDataQuery,
+        errors=("invalid_month", "invalid_unit", "warehouse_unavailable"),
+    ),
+]
 
 TABLE: list[Route] = [
     *FEEDBACK,

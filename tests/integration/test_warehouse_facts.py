@@ -15,6 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from confluent_kafka import Producer
 
+from gateway.stores.opendata import (
+    RESULT_FIELDS,
+    ExportError,
+    export_oversight,
+    export_results,
+)
 from pakn.settings import Settings
 from pakn.topics import CASE_EVENTS
 from processors.calendar import WorkingCalendar
@@ -23,12 +29,6 @@ from schemas.codec import get_codec
 from sinks.connection import clickhouse
 from sinks.dimensions import load_dimensions
 from sinks.migrate import MIGRATIONS, statements
-from sinks.opendata import (
-    RESULT_FIELDS,
-    ExportError,
-    export_oversight,
-    export_results,
-)
 from sinks.rows import (
     CASE_EVENT_COLUMNS,
     FACT_COLUMNS,
@@ -339,3 +339,33 @@ def test_monthly_oversight_figures_export_as_csv(env: Settings) -> None:
         ("00070", "10", "0.4", "late_share", "1"),
     ]
     assert rows[1]["unit_vi"] == "Phường Hoàn Kiếm" and "handle_late_complex" in rows[1]
+
+
+def test_open_data_over_http_streams_the_same_bytes_as_pakn_export(env: Settings, tmp_path) -> None:
+    """GET /v1/open-data/results.{csv,geojson} and /oversight.csv: the export's own bytes,
+    streamed by the real gateway; a bad month is a problem with its stable code."""
+    import urllib.error
+    import urllib.request
+
+    from tests.pipeline import wait_gateway
+
+    _published(env)
+    gateway = Proc("gateway", env, tmp_path).start()
+    try:
+        wait_gateway(env, gateway)
+        base = f"http://127.0.0.1:{env.gateway_port}/v1/open-data"
+        for fmt, ctype in (("csv", "text/csv"), ("geojson", "application/geo+json")):
+            with urllib.request.urlopen(f"{base}/results.{fmt}?month=2026-02", timeout=30) as r:
+                assert r.status == 200 and r.headers["Content-Type"].startswith(ctype)
+                assert r.read() == b"".join(export_results(env, fmt, "2026-02"))
+        with urllib.request.urlopen(f"{base}/oversight.csv?month=2026-02", timeout=30) as r:
+            assert r.status == 200 and r.read().startswith(b"unit_code")
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(f"{base}/results.csv?month=2026-13", timeout=30)
+        problem = json.loads(bad.value.read())
+        assert bad.value.code in (400, 422) and problem["code"] in (
+            "invalid_month",
+            "validation_failed",
+        )
+    finally:
+        gateway.stop()

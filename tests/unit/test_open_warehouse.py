@@ -10,12 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from processors.calendar import WorkingCalendar
-from processors.catalogue import CATEGORIES
-from processors.units import shipped_directory
-from sinks.access import unit_role, user_statements
-from sinks.dimensions import calendar_rows, category_rows, removed_unit_rows, unit_rows
-from sinks.opendata import (
+from gateway.stores.opendata import (
     RESULT_FIELDS,
     ExportError,
     csv_chunks,
@@ -23,6 +18,11 @@ from sinks.opendata import (
     month_bounds,
     result_record,
 )
+from processors.calendar import WorkingCalendar
+from processors.catalogue import CATEGORIES
+from processors.units import shipped_directory
+from sinks.access import unit_role, user_statements
+from sinks.dimensions import calendar_rows, category_rows, removed_unit_rows, unit_rows
 from sinks.rows import FACT_COLUMNS, FACT_FIELDS, case_event_fact_row
 from tests.factories import submitted_record
 

@@ -23,11 +23,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.stores.warehouse import TALLY_FIGURES, clickhouse
 from pakn.settings import Settings
 from processors.catalogue import CATEGORIES
 from processors.units import UnitDirectory, load_directory
-from sinks.connection import clickhouse
-from sinks.rows import TALLY_FIGURES
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FORMATS = ("csv", "geojson")
