@@ -60,6 +60,26 @@ FACTS = (
     "repeat_times_at_or_above",
 )
 BIT = {name: 1 << i for i, name in enumerate(FACTS)}
+# Handled by level, rejected by reason, open at month end…: named as the facts themselves.
+BREAKDOWN_FIGURES = FACTS[FACTS.index("late") + 1 :]
+# The figures of a unit-month as the warehouse names them (columns of unit_month_tallies; the
+# sink writes them, the gateway and the open-data export read them).
+TALLY_FIGURES = (
+    "received",
+    "receive_late",
+    "assign_late",
+    "handle_on_time",
+    "handle_late",
+    "extended",
+    "rejected",
+    "satisfied",
+    "not_satisfied",
+    "repeats",
+    "repeats_not_satisfied",
+    "late_items",
+    "late_share",
+    *BREAKDOWN_FIGURES,
+)
 
 
 def month_of(ms: int) -> str:

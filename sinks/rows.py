@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from processors.case import from_ms
-from processors.tallies import FACTS
+from processors.tallies import BREAKDOWN_FIGURES, FACTS, TALLY_FIGURES  # noqa: F401  (re-exported)
 
 CASE_EVENT_COLUMNS = (
     "event_id",
@@ -188,25 +188,6 @@ def case_row(state: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-# Handled by level, rejected by reason, open at month end: named as the core's facts.
-BREAKDOWN_FIGURES = FACTS[FACTS.index("late") + 1 :]
-# The figures of a unit-month, as columns of unit_month_tallies (readers use the same tuple).
-TALLY_FIGURES = (
-    "received",
-    "receive_late",
-    "assign_late",
-    "handle_on_time",
-    "handle_late",
-    "extended",
-    "rejected",
-    "satisfied",
-    "not_satisfied",
-    "repeats",
-    "repeats_not_satisfied",
-    "late_items",
-    "late_share",
-    *BREAKDOWN_FIGURES,
-)
 TALLY_COLUMNS = ("unit_code", "month", "version", *TALLY_FIGURES, "flags", "final", "updated_at")
 FLAG_COLUMNS = ("unit_code", "month", "flag", "value", "threshold", "raised_at", "event_id")
 

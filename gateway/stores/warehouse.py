@@ -20,27 +20,9 @@ from clickhouse_driver import Client
 
 from pakn.settings import Settings
 from processors.publication import PUBLISHED_STATUSES
-from processors.tallies import FACTS
+from processors.tallies import TALLY_FIGURES
 
 WAREHOUSE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-# The figures of a unit-month: the columns of unit_month_tallies that the sink writes
-# (sinks/rows.py TALLY_FIGURES; tests/unit/test_warehouse_reader.py keeps the two equal).
-TALLY_FIGURES = (
-    "received",
-    "receive_late",
-    "assign_late",
-    "handle_on_time",
-    "handle_late",
-    "extended",
-    "rejected",
-    "satisfied",
-    "not_satisfied",
-    "repeats",
-    "repeats_not_satisfied",
-    "late_items",
-    "late_share",
-    *FACTS[FACTS.index("late") + 1 :],
-)
 
 
 def clickhouse(settings: Settings) -> Client:
