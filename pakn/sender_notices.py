@@ -22,7 +22,6 @@ for the receiving side to drop the copy.
 from __future__ import annotations
 
 import logging
-import signal
 import smtplib
 import time
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
+from pakn.loops import commit_batch, run_until_stopped
 from pakn.settings import Settings
 from pakn.topics import CASE_EVENTS, SENDER_NOTICE_CASES, SENDER_NOTICES, watermarks
 from processors.calendar import TZ
@@ -226,13 +226,8 @@ class SenderNotices:
                 if self.mailer is not None:
                     for memory, notice in mails:
                         self.mailer.send(memory, notice)  # raises: the batch is read again
-                offsets = self.consumer.position(self.consumer.assignment())
-                self.producer.send_offsets_to_transaction(
-                    offsets, self.consumer.consumer_group_metadata(), 30
-                )
-                # Any failure raises: the process exits, the open transaction is aborted and a
-                # restart rebuilds its memory from what was committed.
-                self.producer.commit_transaction(30)
+                # a restart rebuilds its memory from what was committed
+                commit_batch(self.producer, self.consumer)
                 log.debug("batch committed", extra={"events": len(msgs), "notices": len(mails)})
         finally:
             self.consumer.close()
@@ -241,16 +236,4 @@ class SenderNotices:
 
 
 def run_sender_notices(settings: Settings) -> None:
-    from pakn.logs import setup_logging
-    from pakn.topics import create_topics
-
-    setup_logging(settings.log_level, "sender-notices")
-    create_topics(settings)
-    process = SenderNotices(settings)
-
-    def stop(*_: object) -> None:
-        process.running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    process.run()
+    run_until_stopped(settings, "sender-notices", SenderNotices)

@@ -14,13 +14,13 @@ to partition p of the notifications, so one partition's ids live in one place.
 from __future__ import annotations
 
 import logging
-import signal
 import time
 import uuid
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
+from pakn.loops import commit_batch, run_until_stopped
 from pakn.settings import Settings
 from pakn.topics import NOTIFICATIONS, WARNING_DELIVERIES, watermarks
 from processors.fanout import Seen
@@ -142,28 +142,11 @@ class Notifier:
                     written += 1
                 else:
                     dupes += 1
-            offsets = self.consumer.position(self.consumer.assignment())
-            self.producer.send_offsets_to_transaction(
-                offsets, self.consumer.consumer_group_metadata(), 30
-            )
-            # Any failure here raises: the process exits, the open transaction is aborted and
-            # a restart rebuilds its memory from what was committed.
-            self.producer.commit_transaction(30)
+            # a restart rebuilds its memory from what was committed
+            commit_batch(self.producer, self.consumer)
             log.debug("batch committed", extra={"written": written, "duplicates": dupes})
         self.consumer.close()
 
 
 def run_notifier(settings: Settings) -> None:
-    from pakn.logs import setup_logging
-    from pakn.topics import create_topics
-
-    setup_logging(settings.log_level, "notifier")
-    create_topics(settings)
-    notifier = Notifier(settings)
-
-    def stop(*_: object) -> None:
-        notifier.running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    notifier.run()
+    run_until_stopped(settings, "notifier", Notifier)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import uuid
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from pakn.loops import commit_batch, run_until_stopped
 from pakn.settings import Settings
 from pakn.topics import CASE_EVENTS, CASE_STATE, UNIT_RETENTION_S, unit_topic_name
 from processors.disclosure import for_unit_stream
@@ -133,27 +133,9 @@ class UnitRouter:
             self.producer.begin_transaction()
             for topic, key, value, headers in batch:
                 self.producer.produce(topic, key=key, value=value, headers=headers)
-            offsets = self.consumer.position(self.consumer.assignment())
-            self.producer.send_offsets_to_transaction(
-                offsets, self.consumer.consumer_group_metadata(), 30
-            )
-            # A failure raises: the process exits, the open transaction is aborted and the
-            # batch is read again by whoever gets the partitions.
-            self.producer.commit_transaction(30)
+            commit_batch(self.producer, self.consumer)
         self.consumer.close()
 
 
 def run_router(settings: Settings) -> None:
-    from pakn.logs import setup_logging
-    from pakn.topics import create_topics
-
-    setup_logging(settings.log_level, "router")
-    create_topics(settings)
-    router = UnitRouter(settings)
-
-    def stop(*_: object) -> None:
-        router.running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    router.run()
+    run_until_stopped(settings, "router", UnitRouter)
