@@ -45,7 +45,7 @@ class Mailer:
     """Opens the sender's address and sends one e-mail per notice; erased senders get none."""
 
     def __init__(self, settings: Settings) -> None:
-        from gateway.sealing import SealedReader
+        from gateway.stores.sealing import SealedReader
 
         from pakn.privacy import load_privacy
         from pakn.sender_keys import SenderKeyStore

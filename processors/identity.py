@@ -10,7 +10,7 @@
 - ``tax_code``: an organisation's tax code (mã số thuế): 10 digits with a check digit, or 13
   characters ``NNNNNNNNNN-BBB`` for a dependent unit (branch) of that organisation.
 
-Codes are the keys of ``gateway.errors.FIELD_MESSAGES`` (Vietnamese and English message each);
+Codes are the keys of ``gateway.http.errors.FIELD_MESSAGES`` (Vietnamese and English message each);
 ``docs/integrity.md`` lists them with the rules.
 """
 
