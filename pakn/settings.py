@@ -147,7 +147,9 @@ class Settings(BaseSettings):
         "and takes over a partition without replaying its changelog).",
     )
     worker_uvloop: bool = Field(
-        True, description="Run the worker on uvloop (measured faster: docs/performance.md)."
+        False,
+        description="Run the worker on uvloop (measured no faster than asyncio's loop here: "
+        "676 vs 677 submissions per CPU-second, bench/uvloop_ab.py; docs/performance.md).",
     )
     worker_stall_s: float = Field(
         60.0,
