@@ -46,7 +46,6 @@ class Mailer:
 
     def __init__(self, settings: Settings) -> None:
         from gateway.stores.sealing import SealedReader
-
         from pakn.privacy import load_privacy
         from pakn.sender_keys import SenderKeyStore
 
