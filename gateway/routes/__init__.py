@@ -837,7 +837,7 @@ OPEN_DATA: list[Route] = [
         {
             200: Reply(
                 "The results",
-                {"type": "string"},
+                {"description": "CSV text, or a GeoJSON FeatureCollection (RFC 7946)"},
                 media_types=("text/csv", "application/geo+json"),
                 headers={"Cache-Control": "public, max-age=300"},
             )

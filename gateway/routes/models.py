@@ -161,7 +161,9 @@ __all__ = ["STATUSES"]
 class OpenDataQuery(Query):
     """A month of open data (Hanoi time), optionally one unit, optionally a page."""
 
-    month: str = Field(..., pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM.")
+    month: str = Field(
+        ..., pattern=r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$", description="YYYY-MM (1970-2999)."
+    )
     unit: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
     page: int | None = Field(None, ge=1, le=1_000_000)
     page_size: int | None = Field(None, ge=1, le=10_000)

@@ -47,13 +47,19 @@ async def _stream(
 async def results(request: web.Request) -> web.StreamResponse:
     q = query_of(request)
     fmt = request.match_info["format"]
-    chunks = export_results(
-        request.app[SETTINGS], fmt, q.month, q.unit, page=q.page, page_size=q.page_size
-    )
+    try:  # the parameters are checked here, before anything is read
+        chunks = export_results(
+            request.app[SETTINGS], fmt, q.month, q.unit, page=q.page, page_size=q.page_size
+        )
+    except ExportError as exc:
+        raise ApiError(exc.code) from exc
     return await _stream(request, chunks, fmt, f"pakn-results-{q.month}.{fmt}")
 
 
 async def oversight(request: web.Request) -> web.StreamResponse:
     q = query_of(request)
-    chunks = export_oversight(request.app[SETTINGS], q.month, q.unit)
+    try:
+        chunks = export_oversight(request.app[SETTINGS], q.month, q.unit)
+    except ExportError as exc:
+        raise ApiError(exc.code) from exc
     return await _stream(request, chunks, "csv", f"pakn-oversight-{q.month}.csv")

@@ -96,7 +96,10 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
         raise ExportError("invalid_month", f"month must be YYYY-MM, not {month!r}")
     y, mo = int(m.group(1)), int(m.group(2))
     nxt = (y + 1, 1) if mo == 12 else (y, mo + 1)
-    return datetime(y, mo, 1), datetime(*nxt, 1)
+    try:
+        return datetime(y, mo, 1), datetime(*nxt, 1)
+    except ValueError:  # year 0, or past 9999: a month no calendar has
+        raise ExportError("invalid_month", f"no such month: {month!r}") from None
 
 
 def _check(fmt: str, unit: str | None) -> None:

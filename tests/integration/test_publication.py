@@ -204,9 +204,12 @@ def test_the_sender_tracks_deadlines_and_lateness_of_every_stage(
         pseudonym=load_privacy(env).pseudonym(late_body["sender"]["id_number"]),
     )
 
-    def tracked() -> Any:
+    def tracked() -> Any:  # the state and the receipt's events (they travel on two topics)
         status, _, body = http(env, f"/v1/cases/{late}/tracking", mine)
-        return body if status == 200 and body["status"] == "received" else None
+        if status != 200 or body["status"] != "received":
+            return None
+        done = [s for s in body["stages"] if s["stage"] == "receive" and s["completed_at"]]
+        return body if done else None
 
     body = wait_for(tracked, 30, "the late case received, in the warehouse")
     stages = {(s["stage"], s["round"]): s for s in body["stages"]}
