@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,5 +148,3 @@ def install(rt: Runtime, cases: Cases) -> Integrity:
     integrity.agents = (integrity_flags,)
     return integrity
 
-
-Check = Callable[[dict[str, Any], CaseState], list[Finding]]
