@@ -147,4 +147,3 @@ def install(rt: Runtime, cases: Cases) -> Integrity:
 
     integrity.agents = (integrity_flags,)
     return integrity
-
